@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Each creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv schema check-schema contract seed seed-standard bench stop graphiql-assets clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Serve HTTP + websockets on http://127.0.0.1:8000 (embedded PostgreSQL and Redis unless DATABASE_URL/REDIS_URL are set).
+run: $(STAMP)
+	$(PY) config/run.py
+
+## The whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set).
+test: $(STAMP)
+	REDIS_KEY_PREFIX=$${REDIS_KEY_PREFIX:-test} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## Rewrite schema/schema.graphql from the code; check it against the contract.
+schema: $(STAMP)
+	$(PY) manage.py print_schema
+	$(PY) ../shared/tools/contract-check schema/schema.graphql || true
+
+check-schema: $(STAMP)
+	$(PY) manage.py print_schema --check
+
+contract: $(STAMP)
+	$(PY) ../shared/tools/contract-check schema/schema.graphql
+
+seed: $(STAMP)
+	$(PY) manage.py seed --size demo
+
+seed-standard: $(STAMP)
+	$(PY) manage.py seed --size standard
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+## Stop embedded PostgreSQL/Redis left running by an interrupted command.
+stop: $(STAMP)
+	$(PY) -c 'from config import embedded as e; [s.stop() for s in (e.postgres, e.redis_server) if s.is_running()]'
+
+## Re-vendor GraphiQL's assets from npm into schema/static/graphiql (needs node and npm).
+graphiql-assets:
+	bash tools/graphiql/update.sh
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import path
+
+from schema.core.views import GraphQLView
+
+
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("graphql", GraphQLView.as_view(), name="graphql"),
+    path("graphql/", GraphQLView.as_view()),
+    path("healthz", health, name="health"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,26 @@
+"""The one GraphQL schema, composed from each domain's Query, Mutation and Subscription classes.
+
+To add a field: put it in the domain's ``queries.py`` / ``mutations.py`` /
+``subscriptions.py`` class; this file only lists the classes.
+"""
+
+import graphene
+
+from .core.node import NodeQueries
+from .feed.mutations import FeedMutations
+from .feed.queries import FeedQueries
+from .interactions.mutations import InteractionMutations
+from .interactions.queries import InteractionQueries
+from .users.mutations import UserMutations
+from .users.queries import UserQueries
+
+
+class Query(NodeQueries, UserQueries, FeedQueries, InteractionQueries, graphene.ObjectType):
+    """Everything a client can read."""
+
+
+class Mutation(UserMutations, FeedMutations, InteractionMutations, graphene.ObjectType):
+    """Everything a client can change. Each takes one `input` and returns a payload with `errors`."""
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

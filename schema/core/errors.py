@@ -1,0 +1,123 @@
+"""Errors of the GraphQL layer.
+
+Two kinds, as the contract says:
+- `UserError` in a mutation payload's `errors`: what was wrong with the input.
+  Services raise Django's ``ValidationError`` (with a field and a code),
+  ``PermissionDenied`` or ``ObjectDoesNotExist``; the base mutation turns them
+  into UserErrors with an ``ErrorCode``.
+- Top-level GraphQL errors for problems with the request as a whole, with
+  ``extensions.code`` (UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, ...). Raise
+  one of the ``ApiError`` subclasses below.
+"""
+
+from __future__ import annotations
+
+import graphene
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from graphql import GraphQLError
+
+
+class ErrorCode(graphene.Enum):
+    """Why part of a mutation's input was refused."""
+
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    DUPLICATE = "DUPLICATE"
+
+    @property
+    def description(self):
+        return {
+            ErrorCode.INVALID: "A value is malformed or not allowed (e.g. following yourself).",
+            ErrorCode.REQUIRED: "A required value is missing or blank.",
+            ErrorCode.TOO_LONG: "A value is longer than its limit.",
+            ErrorCode.NOT_FOUND: "A referenced object does not exist or is not visible to the viewer.",
+            ErrorCode.FORBIDDEN: "The viewer may not do this to this object (e.g. edit another's post).",
+            ErrorCode.DUPLICATE: "The value must be unique and is taken (e.g. a username).",
+        }[self]
+
+
+class UserError(graphene.ObjectType):
+    """What was wrong with one part of a mutation's input."""
+
+    field = graphene.String(description='The input field at fault, e.g. "body"; null when no single field is.')
+    message = graphene.String(required=True, description="A sentence for people.")
+    code = ErrorCode(required=True, description="A code for programs.")
+
+
+# Django validation codes -> ErrorCode.
+_CODE_MAP = {
+    "required": "REQUIRED",
+    "blank": "REQUIRED",
+    "null": "REQUIRED",
+    "max_length": "TOO_LONG",
+    "too_long": "TOO_LONG",
+    "unique": "DUPLICATE",
+    "duplicate": "DUPLICATE",
+    "not_found": "NOT_FOUND",
+    "does_not_exist": "NOT_FOUND",
+    "forbidden": "FORBIDDEN",
+    "permission_denied": "FORBIDDEN",
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def user_errors_from_validation(exc: ValidationError) -> list[dict]:
+    """Flattens a Django ValidationError into UserError dicts (field names in camelCase)."""
+    errors = []
+    if hasattr(exc, "error_dict"):
+        items = exc.error_dict.items()
+    else:
+        items = [(None, exc.error_list)]
+    for field, error_list in items:
+        for error in error_list:
+            message = error.message % error.params if error.params else error.message
+            errors.append(
+                {
+                    "field": None if field in (None, NON_FIELD_ERRORS) else _camel(field),
+                    "message": str(message),
+                    "code": _CODE_MAP.get(error.code or "", "INVALID"),
+                }
+            )
+    return errors
+
+
+class ApiError(GraphQLError):
+    """A top-level GraphQL error carrying ``extensions.code``."""
+
+    code = "INTERNAL_SERVER_ERROR"
+    default_message = "Something went wrong."
+
+    def __init__(self, message: str | None = None, **extensions):
+        super().__init__(message or self.default_message, extensions={"code": self.code, **extensions})
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+    default_message = "You must be logged in to do this."
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+    default_message = "You may not do this."
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+    default_message = "The request's arguments are not valid."
+
+
+class QueryTooComplex(ApiError):
+    code = "QUERY_TOO_COMPLEX"
+    default_message = "The query is too complex."
+
+
+class RateLimited(ApiError):
+    code = "RATE_LIMITED"
+    default_message = "Too many requests; slow down."

@@ -1,0 +1,127 @@
+"""Running a GraphQL operation: shared by the HTTP view and the websocket consumer.
+
+- Documents are parsed and validated once per distinct query text (LRU cache).
+- Execution uses DeferredExecutionContext so per-request DataLoaders batch.
+- Errors are formatted in one place: known errors keep their ``extensions.code``;
+  anything unexpected is logged with the request id and reaches the client as
+  INTERNAL_SERVER_ERROR with that id only.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationType,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql import execute as graphql_execute
+from graphql_jwt.exceptions import JSONWebTokenError
+from graphql_sync_dataloaders import DeferredExecutionContext
+
+from .errors import ApiError
+
+logger = logging.getLogger("schema.errors")
+
+# Extra validation rules (query cost limits plug in here).
+VALIDATION_RULES: list = []
+
+
+class RequestError(Exception):
+    """The document could not be run at all (parse or validation failure)."""
+
+    def __init__(self, errors: list[GraphQLError]):
+        super().__init__(errors[0].message if errors else "invalid request")
+        self.errors = errors
+
+
+def _schema():
+    from schema.api import schema
+
+    return schema.graphql_schema
+
+
+@lru_cache(maxsize=2048)
+def parse_and_validate(query: str) -> DocumentNode:
+    try:
+        document = parse(query, max_tokens=20000)
+    except GraphQLSyntaxError as error:
+        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+        raise RequestError([error]) from None
+    errors = validate(_schema(), document, rules=None if not VALIDATION_RULES else _rules(), max_errors=20)
+    if errors:
+        for error in errors:
+            if "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+        raise RequestError(list(errors))
+    return document
+
+
+def _rules():
+    from graphql.validation import specified_rules
+
+    return [*specified_rules, *VALIDATION_RULES]
+
+
+def operation_type(document: DocumentNode, operation_name: str | None) -> OperationType | None:
+    operation = get_operation_ast(document, operation_name)
+    return operation.operation if operation is not None else None
+
+
+def execute(document: DocumentNode, *, context, variables=None, operation_name=None, root=None) -> ExecutionResult:
+    result = graphql_execute(
+        _schema(),
+        document,
+        root_value=root,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        execution_context_class=DeferredExecutionContext,
+    )
+    if result.errors:
+        for error in result.errors:
+            # Variable coercion errors: no path, no original error.
+            if error.path is None and error.original_error is None and "code" not in (error.extensions or {}):
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+    return result
+
+
+def format_error(error: Exception, request_id: str | None = None) -> dict:
+    """The client's view of an error: message, locations, path, extensions.code; no internals."""
+    if not isinstance(error, GraphQLError):
+        error = GraphQLError(str(error), original_error=error)
+    original = error.original_error
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+
+    if original is None or isinstance(original, ApiError):
+        extensions.setdefault("code", "INTERNAL_SERVER_ERROR")
+    elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        extensions.update(original.extensions)
+    elif isinstance(original, JSONWebTokenError):
+        extensions["code"] = "UNAUTHENTICATED"
+    elif isinstance(original, PermissionDenied):
+        extensions["code"] = "FORBIDDEN"
+        formatted["message"] = str(original) or "You may not do this."
+    elif isinstance(original, (ValidationError, ObjectDoesNotExist)):
+        extensions["code"] = "BAD_USER_INPUT"
+        formatted["message"] = "; ".join(getattr(original, "messages", None) or [str(original)])
+    else:
+        logger.error(
+            "Unhandled error in GraphQL request %s at %s", request_id, formatted.get("path"),
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        formatted["message"] = "Internal server error."
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+    if extensions.get("code") == "INTERNAL_SERVER_ERROR" and request_id:
+        extensions["requestId"] = request_id
+    formatted["extensions"] = extensions
+    return formatted

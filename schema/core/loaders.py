@@ -1,0 +1,91 @@
+"""Per-request DataLoaders.
+
+Resolvers that would otherwise query once per object (a viewer's flag on each
+post of a page, a count, a nested list that prefetching can't reach) ask a
+loader instead; every ``load`` made while one level of the result is resolved
+is answered by one batched query. Loaders live on the request (or websocket
+operation) context, so their cache never outlives it and never crosses viewers.
+
+    class LikedByViewer(Loader):
+        def batch(self, post_ids):
+            liked = set(Like.objects.filter(user=self.viewer, post_id__in=post_ids)
+                        .values_list("post_id", flat=True))
+            return [pid in liked for pid in post_ids]
+
+    def resolve_viewer_has_liked(post, info):
+        return LikedByViewer.of(info).load(post.id)
+
+Execution must use ``DeferredExecutionContext`` (the HTTP view and the
+websocket consumer do: see :func:`schema.core.execution.execute`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from graphql_sync_dataloaders import SyncDataLoader, SyncFuture
+
+
+class Loader:
+    """Subclass and define ``batch(keys) -> values`` (same length and order as keys)."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+        self._loader = SyncDataLoader(self._batch)
+
+    @classmethod
+    def of(cls, info_or_context) -> "Loader":
+        """The instance of this loader for the current request."""
+        context = getattr(info_or_context, "context", info_or_context)
+        registry = getattr(context, "_loaders", None)
+        if registry is None:
+            registry = {}
+            setattr(context, "_loaders", registry)
+        loader = registry.get(cls)
+        if loader is None:
+            loader = registry[cls] = cls(context)
+        return loader
+
+    @property
+    def viewer(self):
+        """The authenticated user of the request, or None."""
+        user = getattr(self.context, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+    def _batch(self, keys: list) -> list:
+        return list(self.batch(keys))
+
+    def batch(self, keys: Sequence[Any]) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def load(self, key) -> SyncFuture:
+        return self._loader.load(key)
+
+    def prime(self, key, value) -> None:
+        """Tells the loader a value already known (e.g. fetched with a page), so it isn't queried."""
+        if key not in self._loader._cache:
+            future = SyncFuture()
+            future.set_result(value)
+            self._loader._cache[key] = future
+
+
+def then(future: SyncFuture, fn: Callable[[Any], Any]) -> SyncFuture:
+    """A future for ``fn(result)`` of ``future`` (SyncFuture has no ``then``)."""
+    if future.done():
+        result = SyncFuture()
+        try:
+            result.set_result(fn(future.result()))
+        except Exception as exc:  # noqa: BLE001 - passed on to the resolver's caller
+            result.set_exception(exc)
+        return result
+    result = SyncFuture()
+
+    def on_done():
+        try:
+            result.set_result(fn(future.result()))
+        except Exception as exc:  # noqa: BLE001
+            result.set_exception(exc)
+
+    future.add_done_callback(on_done)
+    result.deferred_callback = getattr(future, "deferred_callback", None)
+    return result

@@ -1,0 +1,75 @@
+"""The one base mutation: `input` in, a payload with `errors: [UserError!]!` out.
+
+Subclasses declare ``Input`` (fields of ``<Name>Input``), payload fields, and
+``perform(cls, info, viewer, **input)`` which calls a service and returns the
+payload's fields as a dict. Services raise Django's ``ValidationError`` (field and
+code), ``PermissionDenied`` or ``ObjectDoesNotExist``: they come back as
+``errors`` with the matching ErrorCode, and the payload's other fields null.
+``login_required = True`` (the default) makes an anonymous call a top-level
+UNAUTHENTICATED error.
+"""
+
+from __future__ import annotations
+
+import re
+
+import graphene
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import IntegrityError
+
+from .auth import get_viewer
+from .errors import Unauthenticated, UserError, user_errors_from_validation
+
+
+class BaseMutation(graphene.Mutation):
+    errors = graphene.List(
+        graphene.NonNull(UserError),
+        required=True,
+        description="What was wrong with the input; empty on success.",
+    )
+
+    class Meta:
+        abstract = True
+
+    login_required = True
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, name=None, description=None, **options):
+        base_name = re.sub("Payload$", "", name or cls.__name__)
+        input_class = getattr(cls, "Input", None)
+        bases = (graphene.InputObjectType,) + ((input_class,) if input_class else ())
+        input_description = getattr(input_class, "description", None) or f"The input of {base_name[0].lower()}{base_name[1:]}."
+        cls.Input = type(f"{base_name}Input", bases, {"Meta": type("Meta", (), {"description": input_description})})
+        super().__init_subclass_with_meta__(
+            name=f"{base_name}Payload",
+            description=description or f"The result of {base_name[0].lower()}{base_name[1:]}.",
+            arguments={"input": cls.Input(required=True)},
+            **options,
+        )
+
+    @classmethod
+    def Field(cls, *args, required=True, **kwargs):  # noqa: N802 - graphene's name
+        return super().Field(*args, required=required, **kwargs)
+
+    @classmethod
+    def mutate(cls, root, info, input):
+        viewer = get_viewer(info)
+        if cls.login_required and viewer is None:
+            raise Unauthenticated()
+        try:
+            payload = cls.perform(info, viewer, **input) or {}
+        except ValidationError as error:
+            return cls(errors=user_errors_from_validation(error))
+        except PermissionDenied as error:
+            return cls(errors=[{"field": None, "message": str(error) or "You may not do this.", "code": "FORBIDDEN"}])
+        except ObjectDoesNotExist as error:
+            return cls(errors=[{"field": None, "message": str(error) or "Not found.", "code": "NOT_FOUND"}])
+        except IntegrityError:
+            # Services are written so this does not happen; never let it reach a client as a 500.
+            return cls(errors=[{"field": None, "message": "That conflicts with existing data; try again.",
+                                "code": "INVALID"}])
+        return cls(errors=[], **payload)
+
+    @classmethod
+    def perform(cls, info, viewer, **data) -> dict:
+        raise NotImplementedError

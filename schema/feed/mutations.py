@@ -1,0 +1,5 @@
+import graphene
+
+
+class FeedMutations(graphene.ObjectType):
+    pass

@@ -1,0 +1,5 @@
+import graphene
+
+
+class FeedQueries(graphene.ObjectType):
+    pass

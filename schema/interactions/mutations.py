@@ -1,0 +1,5 @@
+import graphene
+
+
+class InteractionMutations(graphene.ObjectType):
+    pass

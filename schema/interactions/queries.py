@@ -1,0 +1,5 @@
+import graphene
+
+
+class InteractionQueries(graphene.ObjectType):
+    pass

@@ -1,0 +1,25 @@
+from users.selectors import follower_ids, following_ids
+
+from ..core.loaders import Loader
+
+
+class ViewerFollows(Loader):
+    """Whether the viewer follows each user id: one query per page."""
+
+    def batch(self, user_ids):
+        viewer = self.viewer
+        if viewer is None:
+            return [False] * len(user_ids)
+        followed = following_ids(viewer.pk, user_ids)
+        return [user_id in followed for user_id in user_ids]
+
+
+class FollowsViewer(Loader):
+    """Whether each user id follows the viewer: one query per page."""
+
+    def batch(self, user_ids):
+        viewer = self.viewer
+        if viewer is None:
+            return [False] * len(user_ids)
+        following = follower_ids(viewer.pk, user_ids)
+        return [user_id in following for user_id in user_ids]

@@ -1,0 +1,113 @@
+import graphene
+import graphql_jwt
+from graphql_jwt.refresh_token.shortcuts import create_refresh_token
+from graphql_jwt.shortcuts import get_token
+
+from users import services
+from users.models import User as UserModel
+
+from ..core.mutations import BaseMutation
+from ..core.node import decode_id
+from .types import User
+
+
+class Register(BaseMutation):
+    """Creates an account and logs it in."""
+
+    login_required = False
+
+    class Input:
+        username = graphene.String(required=True, description="3-30 letters, digits or underscores; unique.")
+        email = graphene.String(required=True, description="A unique email address, never shown to others.")
+        password = graphene.String(required=True, description="At least 8 characters, not common, not all digits.")
+        display_name = graphene.String(description="The name shown to people (default: the username).")
+
+    user = graphene.Field(User, description="The new account.")
+    token = graphene.String(description="An access token for the new account.")
+    refresh_token = graphene.String(description="A refresh token for the new account.")
+
+    @classmethod
+    def perform(cls, info, viewer, **data):
+        user = services.user_create(**data)
+        return {
+            "user": user,
+            "token": get_token(user),
+            "refresh_token": create_refresh_token(user).get_token(),
+        }
+
+
+class UpdateProfile(BaseMutation):
+    """Changes the viewer's display name, bio or avatar."""
+
+    class Input:
+        display_name = graphene.String(description="The name shown to people (1-50 characters).")
+        bio = graphene.String(description="At most 300 characters; empty to clear.")
+        avatar_url = graphene.String(description="An http(s) URL; empty to clear.")
+
+    user = graphene.Field(User, description="The updated user.")
+
+    @classmethod
+    def perform(cls, info, viewer, **data):
+        return {"user": services.user_update_profile(viewer, **data)}
+
+
+def _target_user(user_id: str) -> UserModel:
+    pk = decode_id(user_id, "User", "user_id")
+    user = UserModel.objects.filter(pk=pk, is_active=True).first()
+    if user is None:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"user_id": ValidationError("No user has this id.", code="not_found")})
+    return user
+
+
+class FollowUser(BaseMutation):
+    """Follows a user; following again changes nothing."""
+
+    class Input:
+        user_id = graphene.ID(required=True, description="The global id of the user to follow.")
+
+    user = graphene.Field(User, description="The user followed.")
+    viewer = graphene.Field(User, description="The viewer, with updated counts.")
+
+    @classmethod
+    def perform(cls, info, viewer, user_id):
+        followee = _target_user(user_id)
+        services.follow_create(follower=viewer, followee=followee)
+        followee.refresh_from_db()
+        viewer.refresh_from_db()
+        return {"user": followee, "viewer": viewer}
+
+
+class UnfollowUser(BaseMutation):
+    """Stops following a user; unfollowing again changes nothing."""
+
+    class Input:
+        user_id = graphene.ID(required=True, description="The global id of the user to unfollow.")
+
+    user = graphene.Field(User, description="The user unfollowed.")
+    viewer = graphene.Field(User, description="The viewer, with updated counts.")
+
+    @classmethod
+    def perform(cls, info, viewer, user_id):
+        followee = _target_user(user_id)
+        services.follow_delete(follower=viewer, followee=followee)
+        followee.refresh_from_db()
+        viewer.refresh_from_db()
+        return {"user": followee, "viewer": viewer}
+
+
+class UserMutations(graphene.ObjectType):
+    register = Register.Field(description="Creates an account and logs it in.")
+    token_auth = graphql_jwt.ObtainJSONWebToken.Field(
+        description="Logs in: a short-lived access token and a long-lived refresh token."
+    )
+    refresh_token = graphql_jwt.Refresh.Field(
+        description="Trades a refresh token for a new access token and a new refresh token; "
+        "the old refresh token stops working."
+    )
+    verify_token = graphql_jwt.Verify.Field(description="Checks an access token and returns its claims.")
+    revoke_token = graphql_jwt.Revoke.Field(description="Revokes a refresh token (logs out).")
+    update_profile = UpdateProfile.Field(description="Changes the viewer's profile.")
+    follow_user = FollowUser.Field(description="Follows a user; following again changes nothing.")
+    unfollow_user = UnfollowUser.Field(description="Stops following a user; unfollowing again changes nothing.")

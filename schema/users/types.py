@@ -1,0 +1,82 @@
+import graphene
+from graphene import relay
+from graphene_django import DjangoObjectType
+
+from users import selectors
+from users.models import User as UserModel
+
+from ..core.auth import get_viewer
+from ..core.connection import NEWEST_FIRST, Keyset, connection_field, connection_type, paginate
+from .loaders import FollowsViewer, ViewerFollows
+
+
+class User(DjangoObjectType):
+    """A person using the service."""
+
+    class Meta:
+        model = UserModel
+        interfaces = (relay.Node,)
+        fields = ("id", "username", "bio", "date_joined", "post_count", "follower_count", "following_count")
+
+    username = graphene.String(required=True, description="Unique, case-insensitively; 3-30 of [A-Za-z0-9_].")
+    display_name = graphene.String(required=True, description="The name shown to people.")
+    bio = graphene.String(required=True, description="A short self-description (at most 300 characters).")
+    avatar_url = graphene.String(description="The picture's URL; null when none is set.")
+    email = graphene.String(description="Only for the viewer's own user; null for everyone else.")
+    date_joined = graphene.DateTime(required=True, description="When the account was created.")
+    post_count = graphene.Int(required=True, description="How many posts this user has.")
+    follower_count = graphene.Int(required=True, description="How many users follow this user.")
+    following_count = graphene.Int(required=True, description="How many users this user follows.")
+    viewer_is_following = graphene.Boolean(
+        required=True, description="Whether the viewer follows this user; false when anonymous."
+    )
+    is_following_viewer = graphene.Boolean(
+        required=True, description="Whether this user follows the viewer; false when anonymous."
+    )
+    followers = connection_field(lambda: UserConnection, "Who follows this user, most recent follow first.")
+    following = connection_field(lambda: UserConnection, "Whom this user follows, most recent follow first.")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.filter(is_active=True)
+
+    @staticmethod
+    def resolve_display_name(user, info):
+        return user.display_name or user.username
+
+    @staticmethod
+    def resolve_avatar_url(user, info):
+        return user.avatar_url or None
+
+    @staticmethod
+    def resolve_email(user, info):
+        viewer = get_viewer(info)
+        return user.email if viewer is not None and viewer.pk == user.pk else None
+
+    @staticmethod
+    def resolve_viewer_is_following(user, info):
+        if get_viewer(info) is None:
+            return False
+        return ViewerFollows.of(info).load(user.pk)
+
+    @staticmethod
+    def resolve_is_following_viewer(user, info):
+        if get_viewer(info) is None:
+            return False
+        return FollowsViewer.of(info).load(user.pk)
+
+    @staticmethod
+    def resolve_followers(user, info, first=None, after=None):
+        return paginate(selectors.followers_of(user), NEWEST_FIRST, first=first, after=after,
+                        node_of=lambda follow: follow.follower)
+
+    @staticmethod
+    def resolve_following(user, info, first=None, after=None):
+        return paginate(selectors.following_of(user), NEWEST_FIRST, first=first, after=after,
+                        node_of=lambda follow: follow.followee)
+
+
+UserConnection = connection_type(User, description="A page of users.")
+
+# Query.users: newest account first.
+USERS_NEWEST = Keyset(("date_joined", "id"), descending=True)

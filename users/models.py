@@ -1,0 +1,88 @@
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db.models.functions import Lower, Upper
+from django.utils import timezone
+
+USERNAME_MIN = 3
+USERNAME_MAX = 30
+DISPLAY_NAME_MAX = 50
+BIO_MAX = 300
+
+username_validator = RegexValidator(
+    regex=r"^[A-Za-z0-9_]{3,30}\Z",
+    message="A username is 3 to 30 letters, digits or underscores.",
+    code="invalid",
+)
+
+
+class UserManager(DjangoUserManager):
+    def get_by_natural_key(self, username):
+        # Logging in is case-insensitive, like the uniqueness of usernames.
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    """A person using the service. Counters are denormalized and kept exact by users/services.py."""
+
+    username = models.CharField(
+        max_length=USERNAME_MAX,
+        unique=True,
+        validators=[username_validator],
+        error_messages={"unique": "That username is taken."},
+    )
+    email = models.EmailField(unique=True, error_messages={"unique": "That email is already registered."})
+    first_name = None
+    last_name = None
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True, default="")
+    bio = models.CharField(max_length=BIO_MAX, blank=True, default="")
+    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    follower_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+    post_count = models.PositiveIntegerField(default=0)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        db_table = "users_user"
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="users_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="users_email_ci_unique"),
+        ]
+        indexes = [
+            # Query.users: newest first, keyset on (date_joined, id).
+            models.Index(F("date_joined").desc(), F("id").desc(), name="users_joined_idx"),
+            # Query.users(search:): icontains on username and display name (UPPER(..) LIKE).
+            GinIndex(OpClass(Upper("username"), name="gin_trgm_ops"), name="users_username_trgm"),
+            GinIndex(OpClass(Upper("display_name"), name="gin_trgm_ops"), name="users_display_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique_pair"),
+            models.CheckConstraint(condition=~Q(follower=F("followee")), name="follow_not_self"),
+        ]
+        indexes = [
+            # User.followers: most recent first.
+            models.Index(F("followee"), F("created_at").desc(), F("id").desc(), name="follow_followee_idx"),
+            # User.following: most recent first.
+            models.Index(F("follower"), F("created_at").desc(), F("id").desc(), name="follow_follower_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} -> {self.followee_id}"

@@ -1,0 +1,43 @@
+"""Reads for users: querysets for the GraphQL layer to page through."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import Follow, User
+
+
+def user_get_by_username(username: str) -> User | None:
+    return User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+
+
+def user_list(*, search: str | None = None) -> QuerySet[User]:
+    users = User.objects.filter(is_active=True)
+    search = (search or "").strip()
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(display_name__icontains=search))
+    return users
+
+
+def followers_of(user: User) -> QuerySet[Follow]:
+    """Follows of ``user`` (who follows them), the follower joined in; order by (created_at, id)."""
+    return Follow.objects.filter(followee=user).select_related("follower")
+
+
+def following_of(user: User) -> QuerySet[Follow]:
+    """Follows by ``user`` (whom they follow), the followee joined in."""
+    return Follow.objects.filter(follower=user).select_related("followee")
+
+
+def following_ids(follower_id: int, user_ids) -> set[int]:
+    """Which of ``user_ids`` the given user follows."""
+    return set(
+        Follow.objects.filter(follower_id=follower_id, followee_id__in=user_ids).values_list("followee_id", flat=True)
+    )
+
+
+def follower_ids(followee_id: int, user_ids) -> set[int]:
+    """Which of ``user_ids`` follow the given user."""
+    return set(
+        Follow.objects.filter(followee_id=followee_id, follower_id__in=user_ids).values_list("follower_id", flat=True)
+    )
