@@ -52,7 +52,7 @@ def main() -> int:
         return error.returncode or 1
     finally:
         if daphne is not None and daphne.poll() is None:
-            daphne.send_signal(signal.SIGINT)
+            daphne.terminate()
             try:
                 daphne.wait(15)
             except subprocess.TimeoutExpired:
@@ -67,5 +67,7 @@ def _interrupt(signum, frame):
 
 
 if __name__ == "__main__":
+    # Explicit: a process started in the background inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(main())
