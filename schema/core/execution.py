@@ -25,6 +25,7 @@ from graphql import (
 )
 from graphql import execute as graphql_execute
 from graphql_jwt.exceptions import JSONWebTokenError
+from graphql import is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
 from .errors import ApiError
@@ -33,6 +34,23 @@ logger = logging.getLogger("schema.errors")
 
 # Extra validation rules (query cost limits plug in here).
 VALIDATION_RULES: list = []
+
+
+class ExecutionContext(DeferredExecutionContext):
+    """graphql-sync-dataloaders' deferred execution, adapted to graphql-core 3.2.14.
+
+    graphql-core 3.2.7 added a ``path`` argument to ``handle_field_error``; the
+    library (last released in 2022) calls it without one. Errors it reports without
+    a path are kept (never silently dropped) and still carry their own ``path``.
+    """
+
+    def handle_field_error(self, error, return_type, path=None):
+        if is_non_null_type(return_type):
+            raise error
+        if path is None:
+            self.collected_errors.errors.append(error)
+            return None
+        return super().handle_field_error(error, return_type, path)
 
 
 class RequestError(Exception):
@@ -84,7 +102,7 @@ def execute(document: DocumentNode, *, context, variables=None, operation_name=N
         context_value=context,
         variable_values=variables,
         operation_name=operation_name,
-        execution_context_class=DeferredExecutionContext,
+        execution_context_class=ExecutionContext,
     )
     if result.errors:
         for error in result.errors:

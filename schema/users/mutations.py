@@ -29,6 +29,7 @@ class Register(BaseMutation):
     @classmethod
     def perform(cls, info, viewer, **data):
         user = services.user_create(**data)
+        info.context.user = user  # logged in from here on: the payload shows the account's own fields
         return {
             "user": user,
             "token": get_token(user),
