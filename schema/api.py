@@ -11,7 +11,8 @@ from .feed.mutations import FeedMutations
 from .feed.queries import FeedQueries
 from .interactions.mutations import InteractionMutations
 from .interactions.queries import InteractionQueries
-from .users.mutations import UserMutations
+from .core.docs import apply_descriptions
+from .users.mutations import JWT_DESCRIPTIONS, UserMutations
 from .users.queries import UserQueries
 
 
@@ -24,3 +25,4 @@ class Mutation(UserMutations, FeedMutations, InteractionMutations, graphene.Obje
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)
+apply_descriptions(schema.graphql_schema, JWT_DESCRIPTIONS)

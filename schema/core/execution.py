@@ -28,7 +28,6 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from .errors import ApiError
 
 logger = logging.getLogger("schema.errors")
 
@@ -107,7 +106,7 @@ def execute(document: DocumentNode, *, context, variables=None, operation_name=N
     if result.errors:
         for error in result.errors:
             # Variable coercion errors: no path, no original error.
-            if error.path is None and error.original_error is None and "code" not in (error.extensions or {}):
+            if error.path is None and "code" not in (error.extensions or {}):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
     return result
 
@@ -120,10 +119,12 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
     formatted = error.formatted
     extensions = dict(formatted.get("extensions") or {})
 
-    if original is None or isinstance(original, ApiError):
-        extensions.setdefault("code", "INTERNAL_SERVER_ERROR")
-    elif isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
-        extensions.update(original.extensions)
+    if extensions.get("code"):
+        pass
+    elif original is None or isinstance(original, GraphQLError):
+        # graphql-core's own errors (safe messages): before execution they are about the request.
+        inner = (getattr(original, "extensions", None) or {}).get("code")
+        extensions["code"] = inner or ("BAD_USER_INPUT" if error.path is None else "INTERNAL_SERVER_ERROR")
     elif isinstance(original, JSONWebTokenError):
         extensions["code"] = "UNAUTHENTICATED"
     elif isinstance(original, PermissionDenied):

@@ -43,7 +43,7 @@ class BaseMutation(graphene.Mutation):
         super().__init_subclass_with_meta__(
             name=f"{base_name}Payload",
             description=description or f"The result of {base_name[0].lower()}{base_name[1:]}.",
-            arguments={"input": cls.Input(required=True)},
+            arguments={"input": cls.Input(required=True, description="What to do; see the input type.")},
             **options,
         )
 

@@ -112,3 +112,32 @@ class UserMutations(graphene.ObjectType):
     update_profile = UpdateProfile.Field(description="Changes the viewer's profile.")
     follow_user = FollowUser.Field(description="Follows a user; following again changes nothing.")
     unfollow_user = UnfollowUser.Field(description="Stops following a user; unfollowing again changes nothing.")
+
+
+_TOKEN = "A short-lived access token (5 minutes): send it as `Authorization: Bearer <token>`."
+_REFRESH = "A long-lived refresh token (7 days), good for one refreshToken call."
+_PAYLOAD = "The access token's claims (username, exp, origIat)."
+_REFRESH_EXPIRES = "When the refresh token expires, in seconds since the epoch."
+
+# django-graphql-jwt builds these types and arguments without descriptions.
+JWT_DESCRIPTIONS = {
+    "Mutation.tokenAuth(username)": "The username, in any case.",
+    "Mutation.tokenAuth(password)": "The password.",
+    "Mutation.refreshToken(refreshToken)": "The refresh token to trade in; it stops working.",
+    "Mutation.verifyToken(token)": "The access token to check.",
+    "Mutation.revokeToken(refreshToken)": "The refresh token to revoke.",
+    "ObtainJSONWebToken": "Tokens for a successful login.",
+    "ObtainJSONWebToken.payload": _PAYLOAD,
+    "ObtainJSONWebToken.refreshExpiresIn": _REFRESH_EXPIRES,
+    "ObtainJSONWebToken.token": _TOKEN,
+    "ObtainJSONWebToken.refreshToken": _REFRESH,
+    "Refresh": "New tokens for an old refresh token, which no longer works.",
+    "Refresh.payload": _PAYLOAD,
+    "Refresh.refreshExpiresIn": _REFRESH_EXPIRES,
+    "Refresh.token": _TOKEN,
+    "Refresh.refreshToken": _REFRESH,
+    "Verify": "The claims of a valid access token.",
+    "Verify.payload": _PAYLOAD,
+    "Revoke": "A revoked refresh token.",
+    "Revoke.revoked": "When it was revoked, in seconds since the epoch.",
+}
