@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class InteractionsConfig(AppConfig):
     name = "interactions"
     verbose_name = "Interactions"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the notification receivers
