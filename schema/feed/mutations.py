@@ -1,5 +1,56 @@
 import graphene
 
+from feed import services
+
+from ..core.mutations import BaseMutation
+from ..core.node import decode_id, global_id
+from .types import Post
+
+
+class CreatePost(BaseMutation):
+    """Publishes a post; hashtags and @mentions in the body are picked up."""
+
+    class Input:
+        body = graphene.String(required=True, description="The text: 1-2000 characters after trimming.")
+
+    post = graphene.Field(Post, description="The new post.")
+
+    @classmethod
+    def perform(cls, info, viewer, body):
+        return {"post": services.post_create(author=viewer, body=body)}
+
+
+class UpdatePost(BaseMutation):
+    """Edits a post's body; only its author may."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+        body = graphene.String(required=True, description="The new text: 1-2000 characters after trimming.")
+
+    post = graphene.Field(Post, description="The edited post.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id, body):
+        pk = decode_id(post_id, "Post", "post_id")
+        return {"post": services.post_update(viewer=viewer, post_id=pk, body=body)}
+
+
+class DeletePost(BaseMutation):
+    """Deletes a post with its comments, likes and shares; only its author may."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    deleted_post_id = graphene.ID(description="The global id of the deleted post.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        services.post_delete(viewer=viewer, post_id=pk)
+        return {"deleted_post_id": global_id("Post", pk)}
+
 
 class FeedMutations(graphene.ObjectType):
-    pass
+    create_post = CreatePost.Field(description="Publishes a post; hashtags and @mentions in the body are picked up.")
+    update_post = UpdatePost.Field(description="Edits a post's body; only its author may.")
+    delete_post = DeletePost.Field(description="Deletes a post with its comments, likes and shares; only its author may.")

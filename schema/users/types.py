@@ -33,6 +33,7 @@ class User(DjangoObjectType):
     is_following_viewer = graphene.Boolean(
         required=True, description="Whether this user follows the viewer; false when anonymous."
     )
+    posts = connection_field(lambda: _post_connection(), "This user's posts, newest first.")
     followers = connection_field(lambda: UserConnection, "Who follows this user, most recent follow first.")
     following = connection_field(lambda: UserConnection, "Whom this user follows, most recent follow first.")
 
@@ -66,6 +67,12 @@ class User(DjangoObjectType):
         return FollowsViewer.of(info).load(user.pk)
 
     @staticmethod
+    def resolve_posts(user, info, first=None, after=None):
+        from ..feed.queries import resolve_user_posts
+
+        return resolve_user_posts(user, info, first=first, after=after)
+
+    @staticmethod
     def resolve_followers(user, info, first=None, after=None):
         return paginate(selectors.followers_of(user), NEWEST_FIRST, first=first, after=after,
                         node_of=lambda follow: follow.follower)
@@ -77,6 +84,12 @@ class User(DjangoObjectType):
 
 
 UserConnection = connection_type(User, description="A page of users.")
+
+
+def _post_connection():
+    from ..feed.types import PostConnection
+
+    return PostConnection
 
 # Query.users: newest account first.
 USERS_NEWEST = Keyset(("date_joined", "id"), descending=True)

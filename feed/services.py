@@ -1,0 +1,138 @@
+"""Writes for posts: create, edit, delete.
+
+Hashtags and mentions are parsed from the body on create and on edit and kept
+in sync in the same transaction (Post.hashtags, PostHashtag rows, the mentions
+M2M). The author's post_count changes in the same transaction as the row. Events
+go out after commit (feed.events.publish); MENTION notifications are the
+interactions app's job, on the ``post_mentions_changed`` signal.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from users.models import User
+
+from . import events
+from .models import POST_BODY_MAX, Post, PostHashtag
+from .parsing import parse_hashtags, parse_mentions
+from .signals import post_mentions_changed
+
+
+def _clean_body(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": ValidationError("A post needs some text.", code="required")})
+    if len(body) > POST_BODY_MAX:
+        raise ValidationError(
+            {"body": ValidationError(f"A post is at most {POST_BODY_MAX} characters.", code="too_long")}
+        )
+    return body
+
+
+def _mentioned_user_ids(body: str) -> list[int]:
+    """Ids of the existing active users mentioned in ``body``, in order of first mention."""
+    names = parse_mentions(body)
+    if not names:
+        return []
+    # lower(username) is unique and indexed (users_username_ci_unique).
+    by_name = dict(
+        User.objects.annotate(name=Lower("username")).filter(name__in=names, is_active=True)
+        .values_list("name", "pk")
+    )
+    return [by_name[name] for name in names if name in by_name]
+
+
+def _sync_mentions(post: Post, user_ids: list[int]) -> list[int]:
+    """Makes the post mention exactly ``user_ids``; returns the ids newly mentioned."""
+    through = Post.mentions.through
+    current = set(through.objects.filter(post_id=post.pk).values_list("user_id", flat=True))
+    wanted = set(user_ids)
+    if current - wanted:
+        through.objects.filter(post_id=post.pk, user_id__in=current - wanted).delete()
+    added = [pk for pk in user_ids if pk not in current]
+    if added:
+        through.objects.bulk_create([through(post_id=post.pk, user_id=pk) for pk in added], ignore_conflicts=True)
+    return added
+
+
+def _sync_hashtags(post: Post, tags: list[str], *, new: bool) -> None:
+    if not new:
+        PostHashtag.objects.filter(post_id=post.pk).exclude(tag__in=tags).delete()
+    if tags:
+        PostHashtag.objects.bulk_create(
+            [PostHashtag(post_id=post.pk, tag=tag, created_at=post.created_at) for tag in tags],
+            ignore_conflicts=True,
+        )
+
+
+def post_create(*, author: User, body: str) -> Post:
+    body = _clean_body(body)
+    tags = parse_hashtags(body)
+    with transaction.atomic():
+        post = Post.objects.create(author=author, body=body, hashtags=tags)
+        _sync_hashtags(post, tags, new=True)
+        added = _sync_mentions(post, _mentioned_user_ids(body))
+        User.objects.filter(pk=author.pk).update(post_count=F("post_count") + 1)
+        if added:
+            post_mentions_changed.send(sender=Post, post=post, added_user_ids=added)
+        events.publish("post_created", post_id=post.pk, author_id=author.pk, hashtags=tags)
+    author.post_count += 1  # the caller's copy, for the payload
+    return post
+
+
+def _get_own_post_for_update(viewer: User, post_id: int) -> Post:
+    post = Post.objects.select_for_update().defer("search_vector").filter(pk=post_id).first()
+    if post is None:
+        raise ValidationError({"post_id": ValidationError("No post has this id.", code="not_found")})
+    if post.author_id != viewer.pk:
+        raise PermissionDenied("Only its author may change this post.")
+    return post
+
+
+def post_update(*, viewer: User, post_id: int, body: str) -> Post:
+    """Edits the body (author only): sets edited_at, re-parses hashtags and mentions."""
+    body = _clean_body(body)
+    with transaction.atomic():
+        post = _get_own_post_for_update(viewer, post_id)
+        tags = parse_hashtags(body)
+        post.body = body
+        post.hashtags = tags
+        post.edited_at = timezone.now()
+        post.save(update_fields=["body", "hashtags", "edited_at", "updated_at"])
+        _sync_hashtags(post, tags, new=False)
+        added = _sync_mentions(post, _mentioned_user_ids(body))
+        if added:
+            post_mentions_changed.send(sender=Post, post=post, added_user_ids=added)
+        events.publish("post_updated", post_id=post.pk)
+    post.author = viewer
+    return post
+
+
+def post_delete(*, viewer: User, post_id: int) -> int:
+    """Deletes a post (author only) with everything that hangs off it; returns its id.
+
+    Comments go with set-based statements (a post with 100,000 comments is not loaded into
+    memory); Django's collector removes the rest (likes, shares, bookmarks, hashtags,
+    mentions, notifications, statistics), each with one DELETE. The counters of the deleted
+    rows lived on the post; the only counter elsewhere is the author's post_count.
+    """
+    from interactions.models import Comment, Notification
+
+    with transaction.atomic():
+        post = _get_own_post_for_update(viewer, post_id)
+        comments = Comment.objects.filter(post_id=post.pk)
+        Notification.objects.filter(comment__in=comments.values("id")).delete()
+        with connection.cursor() as cursor:
+            # Replies are on the same post, so one statement removes whole threads (the self-reference
+            # is checked at commit).
+            cursor.execute(f"DELETE FROM {Comment._meta.db_table} WHERE post_id = %s", [post.pk])
+        post.delete()
+        User.objects.filter(pk=viewer.pk).update(post_count=F("post_count") - 1)
+        events.publish("post_deleted", post_id=post_id, author_id=viewer.pk)
+    viewer.post_count = max(0, viewer.post_count - 1)
+    return post_id

@@ -1,0 +1,137 @@
+"""GraphQL types of interactions (read side): Comment, Like, Share and their connections.
+
+The mutations that create them (schema/interactions/mutations.py) return these types.
+"""
+
+import graphene
+from graphene import relay
+from graphene_django import DjangoObjectType
+
+from feed import selectors
+from interactions.models import Comment as CommentModel
+from interactions.models import Like as LikeModel
+from interactions.models import Share as ShareModel
+
+from ..core.auth import get_viewer
+from ..core.connection import OLDEST_FIRST, connection_field, connection_type
+from ..core.loaders import then
+from ..feed.loaders import CommentById, FirstReplies, PostById, UserById
+from ..feed.types import Post, cached_or_load, first_page
+from ..users.types import User
+
+
+class Comment(DjangoObjectType):
+    """A reply to a post, or to another comment on it."""
+
+    class Meta:
+        model = CommentModel
+        interfaces = (relay.Node,)
+        fields = ("id", "body", "created_at", "edited_at", "reply_count")
+
+    post = graphene.Field(Post, required=True, description="The post commented on.")
+    author = graphene.Field(User, required=True, description="Who wrote it.")
+    parent = graphene.Field(lambda: Comment, description="The comment this one replies to; null for a top-level comment.")
+    body = graphene.String(required=True, description="The text, 1-1000 characters.")
+    created_at = graphene.DateTime(required=True, description="When it was written.")
+    edited_at = graphene.DateTime(description="When it was last edited; null when never.")
+    reply_count = graphene.Int(required=True, description="How many direct replies it has.")
+    replies = connection_field(lambda: CommentConnection, "Direct replies, oldest first.")
+    viewer_can_update = graphene.Boolean(required=True, description="Whether the viewer may edit it (its author).")
+    viewer_can_delete = graphene.Boolean(
+        required=True, description="Whether the viewer may delete it (its author or the post's author)."
+    )
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.select_related("author")
+
+    @staticmethod
+    def resolve_post(comment, info):
+        return cached_or_load(comment, "post", PostById, info)
+
+    @staticmethod
+    def resolve_author(comment, info):
+        return cached_or_load(comment, "author", UserById, info)
+
+    @staticmethod
+    def resolve_parent(comment, info):
+        if comment.parent_id is None:
+            return None
+        return cached_or_load(comment, "parent", CommentById, info)
+
+    @staticmethod
+    def resolve_replies(comment, info, first=None, after=None):
+        return first_page(FirstReplies, comment.pk, info, first, after, selectors.comment_replies, OLDEST_FIRST)
+
+    @staticmethod
+    def resolve_viewer_can_update(comment, info):
+        viewer = get_viewer(info)
+        return viewer is not None and viewer.pk == comment.author_id
+
+    @staticmethod
+    def resolve_viewer_can_delete(comment, info):
+        viewer = get_viewer(info)
+        if viewer is None:
+            return False
+        if viewer.pk == comment.author_id:
+            return True
+        post = cached_or_load(comment, "post", PostById, info)
+        if hasattr(post, "author_id"):
+            return post.author_id == viewer.pk
+        return then(post, lambda p: p is not None and p.author_id == viewer.pk)
+
+
+class Like(DjangoObjectType):
+    """A user liking a post."""
+
+    class Meta:
+        model = LikeModel
+        interfaces = (relay.Node,)
+        fields = ("id", "created_at")
+
+    user = graphene.Field(User, required=True, description="Who liked the post.")
+    post = graphene.Field(Post, required=True, description="The post liked.")
+    created_at = graphene.DateTime(required=True, description="When.")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.select_related("user")
+
+    @staticmethod
+    def resolve_user(like, info):
+        return cached_or_load(like, "user", UserById, info)
+
+    @staticmethod
+    def resolve_post(like, info):
+        return cached_or_load(like, "post", PostById, info)
+
+
+class Share(DjangoObjectType):
+    """A user passing a post on to their followers, with an optional comment."""
+
+    class Meta:
+        model = ShareModel
+        interfaces = (relay.Node,)
+        fields = ("id", "comment", "created_at")
+
+    user = graphene.Field(User, required=True, description="Who shared the post.")
+    post = graphene.Field(Post, required=True, description="The post shared.")
+    comment = graphene.String(required=True, description="What the sharer said about it (0-500 characters).")
+    created_at = graphene.DateTime(required=True, description="When.")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.select_related("user")
+
+    @staticmethod
+    def resolve_user(share, info):
+        return cached_or_load(share, "user", UserById, info)
+
+    @staticmethod
+    def resolve_post(share, info):
+        return cached_or_load(share, "post", PostById, info)
+
+
+CommentConnection = connection_type(Comment, description="A page of comments.")
+LikeConnection = connection_type(Like, description="A page of likes.")
+ShareConnection = connection_type(Share, description="A page of shares.")
