@@ -15,8 +15,10 @@ def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[
     Order by (created_at, id) descending: served by notification_recipient_idx, or
     notification_unread_idx with ``unread_only``.
     """
-    notifications = Notification.objects.filter(recipient=recipient).select_related(
-        "actor", "post", "post__author", "comment"
+    notifications = (
+        Notification.objects.filter(recipient=recipient)
+        .select_related("actor", "post", "post__author", "comment")
+        .defer("post__search_vector")
     )
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
@@ -31,7 +33,7 @@ def unread_notification_count(recipient: User) -> int:
 def bookmarks_of(user: User) -> QuerySet[Bookmark]:
     """The user's bookmarks with the post and its author joined in; order by (created_at, id) descending
     (bookmark_user_idx): most recently bookmarked first."""
-    return Bookmark.objects.filter(user=user).select_related("post", "post__author")
+    return Bookmark.objects.filter(user=user).select_related("post", "post__author").defer("post__search_vector")
 
 
 def top_level_comments_of(post_id: int) -> QuerySet[Comment]:

@@ -1,5 +1,229 @@
+"""Mutations of interactions: likes, comments, shares, bookmarks, notifications' read state.
+
+Thin: decode the global ids, call interactions.services, load what the payload selects.
+Liking, sharing or bookmarking twice changes nothing; undoing what was never done is not an
+error either. A missing post or comment is a NOT_FOUND UserError on its input field.
+"""
+
 import graphene
+
+from feed import selectors as feed_selectors
+from interactions import selectors, services
+
+from ..core.auth import get_viewer
+from ..core.mutations import BaseMutation
+from ..core.node import decode_id, global_id
+from ..core.selection import selected_fields
+from ..feed.types import Post
+from .types import Comment, Like, Share
+
+
+def _post(info, post_id: int, *attach_to):
+    """The post after the change (fresh counters), loaded only when the payload selects something needing it."""
+    if "post" not in selected_fields(info) and not attach_to:
+        return None
+    post = feed_selectors.post_get(post_id)
+    for obj in attach_to:
+        if obj is not None and post is not None:
+            obj.post = post  # so `like { post }` etc. cost nothing more
+    return post
+
+
+class LikePost(BaseMutation):
+    """Likes a post; liking again changes nothing."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    post = graphene.Field(Post, description="The post, with its updated likeCount.")
+    like = graphene.Field(Like, description="The viewer's like (the existing one when liked before).")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        like, _ = services.like_create(user=viewer, post_id=pk)
+        if like is not None:
+            like.user = viewer
+        wants_like_post = "like" in selected_fields(info)
+        post = _post(info, pk, *([like] if wants_like_post else []))
+        return {"post": post, "like": like}
+
+
+class UnlikePost(BaseMutation):
+    """Takes a like back; doing it again changes nothing."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    post = graphene.Field(Post, description="The post, with its updated likeCount.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        services.like_delete(user=viewer, post_id=pk)
+        return {"post": _post(info, pk)}
+
+
+class CreateComment(BaseMutation):
+    """Comments on a post, or replies to a comment on it. @mentions notify the users mentioned."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+        body = graphene.String(required=True, description="The text: 1-1000 characters after trimming.")
+        parent_id = graphene.ID(description="The comment this replies to, on the same post.")
+
+    comment = graphene.Field(Comment, description="The new comment.")
+    post = graphene.Field(Post, description="The post, with its updated commentCount.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id, body, parent_id=None):
+        pk = decode_id(post_id, "Post", "post_id")
+        parent_pk = decode_id(parent_id, "Comment", "parent_id") if parent_id is not None else None
+        comment = services.comment_create(author=viewer, post_id=pk, body=body, parent_id=parent_pk)
+        comment.author = viewer
+        return {"comment": comment, "post": _post(info, pk, comment)}
+
+
+class UpdateComment(BaseMutation):
+    """Edits a comment's body; only its author may. Sets editedAt."""
+
+    class Input:
+        comment_id = graphene.ID(required=True, description="The global id of the comment.")
+        body = graphene.String(required=True, description="The new text: 1-1000 characters after trimming.")
+
+    comment = graphene.Field(Comment, description="The edited comment.")
+
+    @classmethod
+    def perform(cls, info, viewer, comment_id, body):
+        pk = decode_id(comment_id, "Comment", "comment_id")
+        comment = services.comment_update(user=viewer, comment_id=pk, body=body)
+        comment.author = viewer
+        return {"comment": comment}
+
+
+class DeleteComment(BaseMutation):
+    """Deletes a comment with its replies; its author or the post's author may."""
+
+    class Input:
+        comment_id = graphene.ID(required=True, description="The global id of the comment.")
+
+    deleted_comment_id = graphene.ID(description="The global id of the deleted comment.")
+    post = graphene.Field(Post, description="The post, with its updated commentCount.")
+
+    @classmethod
+    def perform(cls, info, viewer, comment_id):
+        pk = decode_id(comment_id, "Comment", "comment_id")
+        comment = services.comment_delete(user=viewer, comment_id=pk)
+        return {"deleted_comment_id": global_id("Comment", pk), "post": _post(info, comment.post_id)}
+
+
+class SharePost(BaseMutation):
+    """Shares a post to the viewer's followers; sharing again changes nothing (the first share stays)."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+        comment = graphene.String(description="What to say about it: 0-500 characters after trimming.")
+
+    share = graphene.Field(Share, description="The viewer's share (the existing one when shared before).")
+    post = graphene.Field(Post, description="The post, with its updated shareCount.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id, comment=None):
+        pk = decode_id(post_id, "Post", "post_id")
+        share, _ = services.share_create(user=viewer, post_id=pk, comment=comment)
+        if share is not None:
+            share.user = viewer
+        wants_share_post = "share" in selected_fields(info)
+        return {"share": share, "post": _post(info, pk, *([share] if wants_share_post else []))}
+
+
+class UnsharePost(BaseMutation):
+    """Takes a share back; doing it again changes nothing."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    post = graphene.Field(Post, description="The post, with its updated shareCount.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        services.share_delete(user=viewer, post_id=pk)
+        return {"post": _post(info, pk)}
+
+
+class BookmarkPost(BaseMutation):
+    """Bookmarks a post, privately; bookmarking again changes nothing."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    post = graphene.Field(Post, description="The post bookmarked.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        services.bookmark_create(user=viewer, post_id=pk)
+        return {"post": _post(info, pk)}
+
+
+class UnbookmarkPost(BaseMutation):
+    """Removes a bookmark; doing it again changes nothing."""
+
+    class Input:
+        post_id = graphene.ID(required=True, description="The global id of the post.")
+
+    post = graphene.Field(Post, description="The post no longer bookmarked.")
+
+    @classmethod
+    def perform(cls, info, viewer, post_id):
+        pk = decode_id(post_id, "Post", "post_id")
+        services.bookmark_delete(user=viewer, post_id=pk)
+        return {"post": _post(info, pk)}
+
+
+class MarkNotificationsRead(BaseMutation):
+    """Marks the given notifications, or all of them, read."""
+
+    class Input:
+        ids = graphene.List(
+            graphene.NonNull(graphene.ID),
+            description="The notifications to mark (at most 100); leave out and set `all` to mark every one. "
+            "Ids of other users' notifications are ignored.",
+        )
+        all = graphene.Boolean(description="Mark every notification of the viewer read.")
+
+    unread_count = graphene.Int(required=True, description="How many notifications are still unread.")
+
+    @classmethod
+    def perform(cls, info, viewer, ids=None, all=None):  # noqa: A002 - the contract's name
+        pks = None if ids is None else [decode_id(value, "Notification", "ids") for value in ids]
+        return {"unread_count": services.notifications_mark_read(user=viewer, ids=pks, all=bool(all))}
+
+    @classmethod
+    def mutate(cls, root, info, input):
+        result = super().mutate(root, info, input)
+        if result.unread_count is None:  # refused input: still answer the (non-null) count
+            result.unread_count = selectors.unread_notification_count(get_viewer(info))
+        return result
 
 
 class InteractionMutations(graphene.ObjectType):
-    pass
+    like_post = LikePost.Field(description="Likes a post; liking again changes nothing.")
+    unlike_post = UnlikePost.Field(description="Takes a like back; doing it again changes nothing.")
+    create_comment = CreateComment.Field(
+        description="Comments on a post (1-1000 characters), or replies to a comment on the same post."
+    )
+    update_comment = UpdateComment.Field(description="Edits a comment's body; only its author may.")
+    delete_comment = DeleteComment.Field(
+        description="Deletes a comment with its replies; its author or the post's author may."
+    )
+    share_post = SharePost.Field(
+        description="Shares a post to the viewer's followers; sharing again changes nothing."
+    )
+    unshare_post = UnsharePost.Field(description="Takes a share back; doing it again changes nothing.")
+    bookmark_post = BookmarkPost.Field(description="Bookmarks a post, privately; bookmarking again changes nothing.")
+    unbookmark_post = UnbookmarkPost.Field(description="Removes a bookmark; doing it again changes nothing.")
+    mark_notifications_read = MarkNotificationsRead.Field(
+        description="Marks the given notifications, or all of them, read."
+    )

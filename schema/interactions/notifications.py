@@ -1,0 +1,99 @@
+"""GraphQL types of notifications: Notification, NotificationKind, NotificationConnection.
+
+A page of notifications is one SQL query: the actor, the post (with its author) and the
+comment are joined in by ``interactions.selectors.notifications_of``.
+"""
+
+import graphene
+from graphene import relay
+from graphene_django import DjangoObjectType
+
+from interactions.models import Notification as NotificationModel
+
+from ..core.auth import get_viewer
+from ..core.connection import connection_type
+from ..feed.loaders import CommentById, PostById, UserById
+from ..feed.types import Post, cached_or_load
+from ..users.types import User
+
+
+class NotificationKind(graphene.Enum):
+    """What happened."""
+
+    LIKE = "LIKE"
+    COMMENT = "COMMENT"
+    REPLY = "REPLY"
+    SHARE = "SHARE"
+    FOLLOW = "FOLLOW"
+    MENTION = "MENTION"
+
+    @property
+    def description(self):
+        return {
+            NotificationKind.LIKE: "The actor liked your post (once per actor and post, even if liked again).",
+            NotificationKind.COMMENT: "The actor commented on your post (`comment` is the new comment).",
+            NotificationKind.REPLY: "The actor replied to your comment (`comment` is the reply).",
+            NotificationKind.SHARE: "The actor shared your post (once per actor and post).",
+            NotificationKind.FOLLOW: "The actor followed you (once per actor).",
+            NotificationKind.MENTION: "The actor mentioned you in a post, or in a comment (`comment` set).",
+        }[self]
+
+
+class Notification(DjangoObjectType):
+    """Something that happened to the viewer's posts, comments or account. Nobody is notified of their own actions."""
+
+    class Meta:
+        model = NotificationModel
+        interfaces = (relay.Node,)
+        fields = ("id", "created_at")
+
+    kind = graphene.Field(NotificationKind, required=True, description="What happened.")
+    actor = graphene.Field(User, required=True, description="Who did it.")
+    post = graphene.Field(Post, description="The post concerned; null for FOLLOW.")
+    comment = graphene.Field(
+        lambda: _comment_type(), description="The comment concerned (COMMENT, REPLY, MENTION in a comment); else null."
+    )
+    created_at = graphene.DateTime(required=True, description="When it happened.")
+    read = graphene.Boolean(required=True, description="Whether the viewer marked it read.")
+    read_at = graphene.DateTime(description="When it was marked read; null while unread.")
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        # `node(id:)` shows a notification to its recipient only.
+        viewer = get_viewer(info)
+        if viewer is None:
+            return queryset.none()
+        return queryset.filter(recipient=viewer).select_related("actor")
+
+    @staticmethod
+    def resolve_kind(notification, info):
+        return notification.kind
+
+    @staticmethod
+    def resolve_actor(notification, info):
+        return cached_or_load(notification, "actor", UserById, info)
+
+    @staticmethod
+    def resolve_post(notification, info):
+        if notification.post_id is None:
+            return None
+        return cached_or_load(notification, "post", PostById, info)
+
+    @staticmethod
+    def resolve_comment(notification, info):
+        if notification.comment_id is None:
+            return None
+        return cached_or_load(notification, "comment", CommentById, info)
+
+    @staticmethod
+    def resolve_read(notification, info):
+        return notification.read_at is not None
+
+
+def _comment_type():
+    from .types import Comment
+
+    return Comment
+
+
+NotificationConnection = connection_type(Notification, description="A page of notifications, newest first.")
