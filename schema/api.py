@@ -9,6 +9,7 @@ import graphene
 from .core.node import NodeQueries
 from .feed.mutations import FeedMutations
 from .feed.queries import FeedQueries
+from .interactions.analytics import AnalyticsMutations, AnalyticsQueries
 from .interactions.mutations import InteractionMutations
 from .interactions.queries import InteractionQueries
 from .core.docs import apply_descriptions
@@ -16,11 +17,11 @@ from .users.mutations import JWT_DESCRIPTIONS, UserMutations
 from .users.queries import UserQueries
 
 
-class Query(NodeQueries, UserQueries, FeedQueries, InteractionQueries, graphene.ObjectType):
+class Query(NodeQueries, UserQueries, FeedQueries, InteractionQueries, AnalyticsQueries, graphene.ObjectType):
     """Everything a client can read."""
 
 
-class Mutation(UserMutations, FeedMutations, InteractionMutations, graphene.ObjectType):
+class Mutation(UserMutations, FeedMutations, InteractionMutations, AnalyticsMutations, graphene.ObjectType):
     """Everything a client can change. Each takes one `input` and returns a payload with `errors`."""
 
 

@@ -1,0 +1,183 @@
+"""Trending posts and hashtags, computed from the hourly buckets and cached in Redis.
+
+Posts: the score of a post in a window (HOUR, DAY or WEEK) is
+
+    score = sum over the post's interactions in the window of  weight(kind) * 0.5 ** (age / half_life)
+
+with weight(like) = 1, weight(comment) = 2, weight(share) = 3, ``age`` the time since the
+interaction and ``half_life`` a quarter of the window (15 minutes, 6 hours, 42 hours): an
+interaction at the start of the window counts 1/16 of one made now. Views are not counted (they
+are cheap to fake). Interactions are read from the hourly :class:`~interactions.models.PostStatsBucket`
+rows (pre-aggregated: a post liked 10,000 times in an hour is one row, not 10,000), each hour's
+interactions taken as spread evenly over it: a bucket counts with the part of it inside the window,
+at the age of the middle of that part. Undos are negative interactions in their hour.
+
+Hashtags: the number of posts created in the window that carry the tag (``PostHashtag``), ties by tag.
+
+Both lists (the top :data:`TOP_N`) are cached in Redis and recomputed at most every
+:data:`FRESH_SECONDS`: when an entry is stale, one request (a Redis lock) recomputes it while the
+others keep answering with the stale entry; when there is no entry at all, the others wait for that
+one computation instead of repeating it. :func:`refresh_trends` recomputes all of them (the periodic
+job calls it), so requests normally never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Callable
+
+from django.conf import settings
+from django.db import connection
+from redis.exceptions import LockError
+
+from .analytics import HOUR, redis
+
+logger = logging.getLogger(__name__)
+
+WINDOWS = {"HOUR": 3600, "DAY": 86400, "WEEK": 7 * 86400}
+HALF_LIVES = {name: seconds / 4 for name, seconds in WINDOWS.items()}
+WEIGHTS = {"likes": 1.0, "comments": 2.0, "shares": 3.0}
+TOP_N = 100
+FRESH_SECONDS = 60
+STALE_SECONDS = 15 * 60
+LOCK_SECONDS = 30
+WAIT_SECONDS = 5
+
+
+def _key(kind: str, window: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:an:trend:{kind}:{window}"
+
+
+def _check(window: str) -> str:
+    if window not in WINDOWS:
+        raise ValueError(f"unknown trend window {window!r}")
+    return window
+
+
+# --- the computations (uncached) ---------------------------------------------------------
+def compute_post_scores(window: str, *, now: float | None = None, limit: int = TOP_N) -> list[tuple[int, float]]:
+    """``(post_id, score)`` of the top posts of the window, best first (ties: newer post first)."""
+    from .models import PostStatsBucket
+
+    now = time.time() if now is None else now
+    span = WINDOWS[_check(window)]
+    since = now - span
+    sql = f"""
+        SELECT post_id, sum(
+            (likes * %(wl)s + comments * %(wc)s + shares * %(ws)s)
+            * (least(s + {HOUR}, %(now)s) - greatest(s, %(since)s)) / least({HOUR}, %(now)s - s)
+            * power(0.5, (%(now)s - (least(s + {HOUR}, %(now)s) + greatest(s, %(since)s)) / 2) / %(hl)s)
+        ) AS score
+        FROM (
+            SELECT post_id, likes, comments, shares, extract(epoch FROM start)::float8 AS s
+            FROM {PostStatsBucket._meta.db_table}
+            WHERE start > to_timestamp(%(since)s) - interval '1 hour' AND start < to_timestamp(%(now)s)
+              AND (likes <> 0 OR comments <> 0 OR shares <> 0)
+        ) b
+        GROUP BY post_id
+        ORDER BY score DESC, post_id DESC
+        LIMIT %(limit)s
+    """
+    params = {"wl": WEIGHTS["likes"], "wc": WEIGHTS["comments"], "ws": WEIGHTS["shares"], "now": float(now),
+              "since": float(since), "hl": HALF_LIVES[window], "limit": limit}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(pk), float(score)) for pk, score in cursor.fetchall() if score > 0]
+
+
+def compute_hashtag_counts(window: str, *, now: float | None = None, limit: int = TOP_N) -> list[tuple[str, int]]:
+    """``(tag, posts)`` of the tags on the most posts created in the window, most first (ties: by tag)."""
+    from feed.models import PostHashtag
+
+    now = time.time() if now is None else now
+    since = now - WINDOWS[_check(window)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT tag, count(*) FROM {PostHashtag._meta.db_table}
+            WHERE created_at >= to_timestamp(%s) AND created_at <= to_timestamp(%s)
+            GROUP BY tag ORDER BY count(*) DESC, tag LIMIT %s
+            """,
+            [float(since), float(now), limit],
+        )
+        return [(tag, int(n)) for tag, n in cursor.fetchall()]
+
+
+# --- the cache --------------------------------------------------------------------------
+def _store(key: str, items: list) -> list:
+    redis().set(key, json.dumps({"at": time.time(), "items": items}), ex=STALE_SECONDS)
+    return items
+
+
+def _read(key: str) -> tuple[list | None, bool]:
+    raw = redis().get(key)
+    if raw is None:
+        return None, False
+    entry = json.loads(raw)
+    return entry["items"], time.time() - entry["at"] < FRESH_SECONDS
+
+
+def cached(key: str, compute: Callable[[], list]) -> list:
+    """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time."""
+    items, fresh = _read(key)
+    if fresh:
+        return items
+    lock = redis().lock(f"{key}:lock", timeout=LOCK_SECONDS, sleep=0.01, blocking_timeout=WAIT_SECONDS)
+    if items is not None:
+        # Stale: one caller refreshes; everyone else answers at once with the stale list.
+        if not lock.acquire(blocking=False):
+            return items
+    elif not lock.acquire():
+        logger.warning("trends: waited %ss for %s; computing without the lock", WAIT_SECONDS, key)
+        return compute()
+    try:
+        items, fresh = _read(key)  # someone may have just done it
+        if fresh:
+            return items
+        return _store(key, compute())
+    finally:
+        try:
+            lock.release()
+        except LockError:  # it expired while we computed: harmless
+            pass
+
+
+def trending_post_ids(window: str = "DAY") -> list[tuple[int, float]]:
+    """The cached top posts of the window: ``(post_id, score)``, best first."""
+    return [tuple(item) for item in cached(_key("posts", _check(window)),
+                                           lambda: compute_post_scores(window))]
+
+
+def trending_posts(window: str = "DAY", first: int = 20) -> list:
+    """The ``first`` (at most :data:`TOP_N`) trending posts of the window: one cache read and one SQL query."""
+    from feed.models import Post
+
+    ids = [pk for pk, _ in trending_post_ids(window)[: max(0, min(first, TOP_N))]]
+    if not ids:
+        return []
+    posts = Post.objects.select_related("author").in_bulk(ids)
+    return [posts[pk] for pk in ids if pk in posts]  # a post deleted since is left out
+
+
+def trending_hashtags(window: str = "DAY", first: int = 20) -> list[tuple[str, int]]:
+    """The ``first`` (at most :data:`TOP_N`) trending hashtags of the window: ``(tag, posts)``."""
+    items = cached(_key("tags", _check(window)), lambda: compute_hashtag_counts(window))
+    return [(tag, n) for tag, n in items[: max(0, min(first, TOP_N))]]
+
+
+def refresh_trends() -> dict[str, float]:
+    """Recomputes every cached trend list now (for the periodic job); returns the seconds each took."""
+    timings = {}
+    for window in WINDOWS:
+        for kind, compute in (("posts", compute_post_scores), ("tags", compute_hashtag_counts)):
+            started = time.perf_counter()
+            _store(_key(kind, window), compute(window))
+            timings[f"{kind}:{window}"] = time.perf_counter() - started
+    return timings
+
+
+def clear_trends() -> None:
+    """Forgets every cached trend list (the next request recomputes)."""
+    redis().delete(*[_key(kind, window) for kind in ("posts", "tags") for window in WINDOWS])

@@ -1,0 +1,349 @@
+"""GraphQL of analytics and trends: PostAnalytics, UserAnalytics, trendingPosts/trendingHashtags, recordPostViews.
+
+The app side is ``interactions.analytics`` (views and pending counts in Redis, hourly buckets in
+PostgreSQL) and ``interactions.trends`` (cached rankings). Everything here reads through per-request
+loaders, so a page of posts costs one SQL query and one Redis round trip per kind of figure, whatever
+its size. ``Post.analytics`` / ``User.analytics`` (wired in schema/feed/types.py and
+schema/users/types.py) call :func:`resolve_post_analytics` / :func:`resolve_user_analytics`.
+"""
+
+from __future__ import annotations
+
+import graphene
+from django.core.exceptions import ValidationError
+
+from interactions import analytics, trends
+
+from ..core.auth import get_viewer
+from ..core.connection import page_size
+from ..core.errors import BadUserInput
+from ..core.loaders import Loader, then
+from ..core.mutations import BaseMutation
+from ..core.node import parse_global_id
+
+POST_TYPE = "schema.feed.types.Post"
+
+
+class TimeBucket(graphene.Enum):
+    """The length of one bucket of a timeline (UTC hours or UTC days)."""
+
+    HOUR = "HOUR"
+    DAY = "DAY"
+
+    @property
+    def description(self):
+        return {TimeBucket.HOUR: "One UTC hour.", TimeBucket.DAY: "One UTC day (00:00 to 24:00 UTC)."}[self]
+
+
+class TrendWindow(graphene.Enum):
+    """How far back trends look."""
+
+    HOUR = "HOUR"
+    DAY = "DAY"
+    WEEK = "WEEK"
+
+    @property
+    def description(self):
+        return {
+            TrendWindow.HOUR: "The last 60 minutes.",
+            TrendWindow.DAY: "The last 24 hours.",
+            TrendWindow.WEEK: "The last 7 days.",
+        }[self]
+
+
+_BUCKET_SECONDS = {"HOUR": analytics.HOUR, "DAY": analytics.DAY}
+
+
+def _value(enum_value, default: str) -> str:
+    if enum_value is None:
+        return default
+    return getattr(enum_value, "value", enum_value)
+
+
+class InteractionBucket(graphene.ObjectType):
+    """Counts of one time bucket."""
+
+    start = graphene.DateTime(required=True, description="When the bucket starts (UTC, on the hour or the day).")
+    views = graphene.Int(required=True, description="Views counted in the bucket.")
+    likes = graphene.Int(
+        required=True, description="Likes given in the bucket, minus likes taken back in it (so it can be negative)."
+    )
+    comments = graphene.Int(required=True, description="Comments and replies written in the bucket, minus those deleted in it.")
+    shares = graphene.Int(required=True, description="Shares made in the bucket, minus those undone in it.")
+
+
+class HashtagTrend(graphene.ObjectType):
+    """A hashtag and how many posts of the window use it."""
+
+    tag = graphene.String(required=True, description="The hashtag, lower-cased, without '#'.")
+    post_count = graphene.Int(required=True, description="How many posts created in the window carry it.")
+
+
+# --- loaders ----------------------------------------------------------------------------
+class PendingViews(Loader):
+    """Views of each post still pending in Redis (not yet in ``view_count``): one HMGET per page, no SQL."""
+
+    def batch(self, post_ids):
+        return analytics.pending_views(post_ids)
+
+
+class UniqueViewers(Loader):
+    """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
+
+    def batch(self, post_ids):
+        return analytics.unique_viewers(post_ids)
+
+
+class PostTimelines(Loader):
+    """Timelines by (post id, span): one SQL query per bucket size and one Redis round trip per page."""
+
+    def batch(self, keys):
+        return analytics.post_timelines(keys)
+
+
+class UserTotals(Loader):
+    """What each user's posts received: one SQL query and one Redis round trip."""
+
+    def batch(self, user_ids):
+        return analytics.user_totals(user_ids)
+
+
+class UserTimelines(Loader):
+    """Timelines by (user id, span); only the viewer's own user gets one, so at most a few per request."""
+
+    def batch(self, keys):
+        return [analytics.user_timeline(user_id, span) for user_id, span in keys]
+
+
+class TopPosts(Loader):
+    """A user's most engaging posts by (user id, how many)."""
+
+    def batch(self, keys):
+        return [analytics.top_posts(user_id, first) for user_id, first in keys]
+
+
+def _span(bucket, since, until, default_since):
+    size = _BUCKET_SECONDS[_value(bucket, "HOUR")]
+    try:
+        return analytics.bucket_span(size, since, until, default_since=default_since)
+    except analytics.AnalyticsInputError as error:
+        raise BadUserInput(str(error), argument=error.argument) from None
+
+
+def _timeline_field(description: str) -> graphene.List:
+    return graphene.List(
+        graphene.NonNull(InteractionBucket),
+        required=True,
+        description=description,
+        bucket=TimeBucket(required=True, description="The length of each bucket."),
+        since=graphene.DateTime(description="The first bucket is the one containing this time."),
+        until=graphene.DateTime(
+            description="Buckets start before this time (default: now, so the current bucket is included)."
+        ),
+    )
+
+
+# --- the types --------------------------------------------------------------------------
+class PostAnalytics(graphene.ObjectType):
+    """Engagement with one post, current to the second (counts not yet folded into PostgreSQL included)."""
+
+    view_count = graphene.Int(required=True, description="How many times the post was seen (impressions).")
+    unique_viewer_count = graphene.Int(
+        required=True, description="How many distinct viewers saw it (an estimate within about 1%)."
+    )
+    like_count = graphene.Int(required=True, description="How many users like the post.")
+    comment_count = graphene.Int(required=True, description="All comments, replies included.")
+    share_count = graphene.Int(required=True, description="How many users shared the post.")
+    engagement_rate = graphene.Float(
+        required=True, description="(likes + comments + shares) / views; 0 when there are no views."
+    )
+    timeline = _timeline_field(
+        f"Buckets from `since` (default: the post's creation) to `until` (default: now), oldest first, empty "
+        f"buckets included. At most {analytics.MAX_BUCKETS} buckets (BAD_USER_INPUT beyond); when `since` is left "
+        f"out, the last {analytics.MAX_BUCKETS} at most."
+    )
+
+    @staticmethod
+    def resolve_view_count(post, info):
+        return then(PendingViews.of(info).load(post.pk), lambda pending: post.view_count + pending)
+
+    @staticmethod
+    def resolve_unique_viewer_count(post, info):
+        return UniqueViewers.of(info).load(post.pk)
+
+    @staticmethod
+    def resolve_like_count(post, info):
+        return post.like_count
+
+    @staticmethod
+    def resolve_comment_count(post, info):
+        return post.comment_count
+
+    @staticmethod
+    def resolve_share_count(post, info):
+        return post.share_count
+
+    @staticmethod
+    def resolve_engagement_rate(post, info):
+        def rate(pending):
+            views = post.view_count + pending
+            engaged = post.like_count + post.comment_count + post.share_count
+            return engaged / views if views > 0 else 0.0
+
+        return then(PendingViews.of(info).load(post.pk), rate)
+
+    @staticmethod
+    def resolve_timeline(post, info, bucket, since=None, until=None):
+        span = _span(bucket, since, until, post.created_at)
+        return PostTimelines.of(info).load((post.pk, span))
+
+
+class UserAnalytics(graphene.ObjectType):
+    """Engagement with all of a user's posts."""
+
+    views_received = graphene.Int(required=True, description="Views of all the user's posts.")
+    likes_received = graphene.Int(required=True, description="Likes on all the user's posts.")
+    comments_received = graphene.Int(required=True, description="Comments (replies included) on all the user's posts.")
+    shares_received = graphene.Int(required=True, description="Shares of all the user's posts.")
+    timeline = _timeline_field(
+        f"Interactions with all of the user's posts, per bucket, oldest first, empty buckets included; `since` "
+        f"defaults to when the user joined (at most the last {analytics.MAX_BUCKETS} buckets), `until` to now."
+    )
+    top_posts = graphene.List(
+        graphene.NonNull(POST_TYPE),
+        required=True,
+        description="The user's posts with the most engagement (likes + comments + shares), newest first on ties.",
+        first=graphene.Int(description="How many (default 20, at most 100)."),
+    )
+
+    @staticmethod
+    def _total(user, info, name):
+        return then(UserTotals.of(info).load(user.pk), lambda totals: getattr(totals, name))
+
+    @staticmethod
+    def resolve_views_received(user, info):
+        return UserAnalytics._total(user, info, "views")
+
+    @staticmethod
+    def resolve_likes_received(user, info):
+        return UserAnalytics._total(user, info, "likes")
+
+    @staticmethod
+    def resolve_comments_received(user, info):
+        return UserAnalytics._total(user, info, "comments")
+
+    @staticmethod
+    def resolve_shares_received(user, info):
+        return UserAnalytics._total(user, info, "shares")
+
+    @staticmethod
+    def resolve_timeline(user, info, bucket, since=None, until=None):
+        span = _span(bucket, since, until, user.date_joined)
+        return UserTimelines.of(info).load((user.pk, span))
+
+    @staticmethod
+    def resolve_top_posts(user, info, first=None):
+        return TopPosts.of(info).load((user.pk, page_size(first)))
+
+
+def resolve_post_analytics(post, info):
+    """``Post.analytics``: the post itself (PostAnalytics' root) for its author; null for anyone else."""
+    viewer = get_viewer(info)
+    return post if viewer is not None and viewer.pk == post.author_id else None
+
+
+def resolve_user_analytics(user, info):
+    """``User.analytics``: the user (UserAnalytics' root) for themselves; null for anyone else."""
+    viewer = get_viewer(info)
+    return user if viewer is not None and viewer.pk == user.pk else None
+
+
+def resolve_view_count(post, info):
+    """``Post.viewCount``: the folded ``view_count`` plus views still pending in Redis (batched, no SQL)."""
+    return then(PendingViews.of(info).load(post.pk), lambda pending: post.view_count + pending)
+
+
+# --- queries ----------------------------------------------------------------------------
+class AnalyticsQueries(graphene.ObjectType):
+    trending_posts = graphene.List(
+        graphene.NonNull(POST_TYPE),
+        required=True,
+        description="Posts with the most engagement in the window, weighted towards recent interactions.",
+        first=graphene.Int(description="How many (default 20, at most 100)."),
+        window=TrendWindow(description="How far back to look (default DAY)."),
+    )
+    trending_hashtags = graphene.List(
+        graphene.NonNull(HashtagTrend),
+        required=True,
+        description="Hashtags used by the most posts in the window.",
+        first=graphene.Int(description="How many (default 20, at most 100)."),
+        window=TrendWindow(description="How far back to look (default DAY)."),
+    )
+
+    @staticmethod
+    def resolve_trending_posts(root, info, first=None, window=None):
+        return trends.trending_posts(_value(window, "DAY"), page_size(first))
+
+    @staticmethod
+    def resolve_trending_hashtags(root, info, first=None, window=None):
+        return [HashtagTrend(tag=tag, post_count=count)
+                for tag, count in trends.trending_hashtags(_value(window, "DAY"), page_size(first))]
+
+
+# --- mutations --------------------------------------------------------------------------
+def _fingerprint(context) -> str | None:
+    """What identifies an anonymous viewer: client address and User-Agent (hashed before it is stored)."""
+    meta = getattr(context, "META", None)
+    if meta is not None:
+        return f"{meta.get('REMOTE_ADDR', '')}|{meta.get('HTTP_USER_AGENT', '')}"
+    scope = getattr(context, "scope", None)
+    if isinstance(scope, dict):
+        client = scope.get("client") or ("", 0)
+        agent = dict(scope.get("headers") or []).get(b"user-agent", b"").decode(errors="replace")
+        return f"{client[0]}|{agent}"
+    return None
+
+
+class RecordPostViews(BaseMutation):
+    """Counts that the viewer saw these posts."""
+
+    login_required = False
+
+    class Input:
+        description = "The posts a client showed (impressions), reported in batches."
+        post_ids = graphene.List(
+            graphene.NonNull(graphene.ID),
+            required=True,
+            description=f"Global ids of posts the viewer saw; at most {analytics.MAX_VIEW_IDS}. Ids that name no "
+                        f"post are skipped.",
+        )
+
+    recorded = graphene.Int(
+        required=True,
+        description="How many views were counted: repeats in the list, unknown posts, an author's own posts and "
+                    "posts this viewer was already counted for in the last few minutes are not.",
+    )
+
+    @classmethod
+    def mutate(cls, root, info, input):
+        payload = super().mutate(root, info, input)
+        if payload.recorded is None:  # refused: nothing counted
+            payload.recorded = 0
+        return payload
+
+    @classmethod
+    def perform(cls, info, viewer, post_ids):
+        if len(post_ids) > analytics.MAX_VIEW_IDS:
+            raise ValidationError({"post_ids": ValidationError(
+                f"At most {analytics.MAX_VIEW_IDS} posts at once.", code="invalid")})
+        pks = [parsed[1] for parsed in (parse_global_id(value, "Post") for value in post_ids) if parsed]
+        recorded = analytics.record_views(viewer, pks, fingerprint=_fingerprint(info.context))
+        return {"recorded": recorded}
+
+
+class AnalyticsMutations(graphene.ObjectType):
+    record_post_views = RecordPostViews.Field(
+        description="Counts that the viewer saw these posts (impressions reported by clients in batches of up to "
+                    "100). Anonymous viewers may report too; a viewer's repeated views of a post count once per "
+                    "5 minutes."
+    )
