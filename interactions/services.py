@@ -128,10 +128,11 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None, all
 
 
 # --- likes ----------------------------------------------------------------------
-def _insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = None) -> tuple[int, int | None]:
-    """Inserts (user, post[, extra]) into ``table`` unless present: (post author id, new row id or None).
+def _insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = None):
+    """Inserts (user, post[, extra]) into ``table`` unless present.
 
     One statement: reads the post (NOT_FOUND when missing) and inserts with ON CONFLICT DO NOTHING.
+    Returns (post author id, new row id or None, its created_at or None).
     """
     extra = extra or {}
     columns = ", ".join(["user_id", "post_id", "created_at", *extra])
@@ -140,14 +141,14 @@ def _insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = No
         cursor.execute(
             f"WITH p AS (SELECT id, author_id FROM {POST_TABLE} WHERE id = %s), "
             f"ins AS (INSERT INTO {table} ({columns}) SELECT {values} FROM p "
-            "ON CONFLICT (user_id, post_id) DO NOTHING RETURNING id) "
-            "SELECT p.author_id, (SELECT id FROM ins) FROM p",
+            "ON CONFLICT (user_id, post_id) DO NOTHING RETURNING id, created_at) "
+            "SELECT p.author_id, ins.id, ins.created_at FROM p LEFT JOIN ins ON true",
             [post_id, user_id, *extra.values()],
         )
         row = cursor.fetchone()
     if row is None:
         raise _post_not_found()
-    return row[0], row[1]
+    return row
 
 
 def _bump_post(post_id: int, column: str, delta: int) -> int:
@@ -180,14 +181,14 @@ def like_create(*, user: User, post_id: int) -> tuple[Like | None, bool]:
     """Likes a post. Returns (like, created); liking again changes nothing."""
 
     def run():
-        author_id, like_id = _insert_pair(LIKE_TABLE, user.pk, post_id)
+        author_id, like_id, created_at = _insert_pair(LIKE_TABLE, user.pk, post_id)
         if like_id is None:
             return Like.objects.filter(user=user, post_id=post_id).first(), False
         notify(Kind.LIKE, actor_id=user.pk, recipient_ids=[author_id], post_id=post_id)
         _bump_post(post_id, "like_count", +1)  # last: the hot row is locked for the shortest time
         record_interaction(post_id=post_id, author_id=author_id, kind="likes", delta=+1)
         publish("post_updated", post_id=post_id)
-        return Like.objects.get(pk=like_id), True
+        return Like(pk=like_id, user=user, post_id=post_id, created_at=created_at), True
 
     return _atomic_or_not_found(run)
 
@@ -228,7 +229,7 @@ def share_create(*, user: User, post_id: int, comment: str | None = None) -> tup
     comment = _clean_share_comment(comment)
 
     def run():
-        author_id, share_id = _insert_pair(SHARE_TABLE, user.pk, post_id, {"comment": comment})
+        author_id, share_id, created_at = _insert_pair(SHARE_TABLE, user.pk, post_id, {"comment": comment})
         if share_id is None:
             return Share.objects.filter(user=user, post_id=post_id).first(), False
         notify(Kind.SHARE, actor_id=user.pk, recipient_ids=[author_id], post_id=post_id)
@@ -236,7 +237,7 @@ def share_create(*, user: User, post_id: int, comment: str | None = None) -> tup
         record_interaction(post_id=post_id, author_id=author_id, kind="shares", delta=+1)
         publish("share_created", share_id=share_id, post_id=post_id, user_id=user.pk)
         publish("post_updated", post_id=post_id)
-        return Share.objects.get(pk=share_id), True
+        return Share(pk=share_id, user=user, post_id=post_id, comment=comment, created_at=created_at), True
 
     return _atomic_or_not_found(run)
 
@@ -265,10 +266,10 @@ def bookmark_create(*, user: User, post_id: int) -> tuple[Bookmark | None, bool]
     """Bookmarks a post (private: no counter, no notification). Returns (bookmark, created)."""
 
     def run():
-        _, bookmark_id = _insert_pair(BOOKMARK_TABLE, user.pk, post_id)
+        _, bookmark_id, created_at = _insert_pair(BOOKMARK_TABLE, user.pk, post_id)
         if bookmark_id is None:
             return Bookmark.objects.filter(user=user, post_id=post_id).first(), False
-        return Bookmark.objects.get(pk=bookmark_id), True
+        return Bookmark(pk=bookmark_id, user=user, post_id=post_id, created_at=created_at), True
 
     return _atomic_or_not_found(run)
 

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from interactions import services
 from interactions.models import Comment, Notification
 
-from .interactions_support import counter_mismatches, kinds_for, make_post
+from .interactions_support import counter_mismatches, gid, kinds_for, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +138,88 @@ def test_edit_notifies_only_new_mentions(alice, bob, carol):
     services.comment_update(user=alice, comment_id=comment.pk, body="hi @carol and @bob")
     assert kinds_for(bob) == [("MENTION", "alice")]
     assert kinds_for(carol) == [("MENTION", "alice")]
+
+
+# --- through the API ---------------------------------------------------------------------------
+CREATE = """mutation($post: ID!, $body: String!, $parent: ID) {
+  createComment(input: {postId: $post, body: $body, parentId: $parent}) {
+    comment { id body author { username } parent { id } post { id } replyCount viewerCanUpdate viewerCanDelete }
+    post { commentCount } errors { field code message } } }"""
+UPDATE = """mutation($id: ID!, $body: String!) { updateComment(input: {commentId: $id, body: $body}) {
+  comment { body editedAt } errors { field code message } } }"""
+DELETE = """mutation($id: ID!) { deleteComment(input: {commentId: $id}) {
+  deletedCommentId post { commentCount } errors { field code message } } }"""
+
+
+def test_comment_mutations(gql, alice, bob):
+    post = make_post(alice)
+    r = gql(CREATE, {"post": gid("Post", post.pk), "body": " Great post! "}, user=bob)
+    assert r.errors is None, r.body
+    payload = r.data["createComment"]
+    assert payload["errors"] == []
+    top = payload["comment"]
+    assert top["body"] == "Great post!" and top["author"]["username"] == "bob" and top["parent"] is None
+    assert top["post"]["id"] == gid("Post", post.pk)
+    assert (top["viewerCanUpdate"], top["viewerCanDelete"]) == (True, True)
+    assert payload["post"]["commentCount"] == 1
+
+    reply = gql(CREATE, {"post": gid("Post", post.pk), "body": "thanks", "parent": top["id"]}, user=alice)
+    reply = reply.data["createComment"]
+    assert reply["comment"]["parent"]["id"] == top["id"] and reply["post"]["commentCount"] == 2
+
+    edited = gql(UPDATE, {"id": top["id"], "body": "Great post!!"}, user=bob).data["updateComment"]
+    assert edited["errors"] == [] and edited["comment"]["body"] == "Great post!!" and edited["comment"]["editedAt"]
+    refused = gql(UPDATE, {"id": top["id"], "body": "mine now"}, user=alice).data["updateComment"]
+    assert refused["comment"] is None and [e["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+    # The post's author deletes bob's comment, and the reply with it.
+    deleted = gql(DELETE, {"id": top["id"]}, user=alice).data["deleteComment"]
+    assert deleted == {"deletedCommentId": top["id"], "post": {"commentCount": 0}, "errors": []}
+    again = gql(DELETE, {"id": top["id"]}, user=alice).data["deleteComment"]
+    assert again["deletedCommentId"] is None and again["errors"][0]["code"] == "NOT_FOUND"
+    assert again["errors"][0]["field"] == "commentId"
+
+
+def test_comment_input_errors(gql, alice, bob):
+    post = make_post(alice)
+    other = make_post(alice)
+    elsewhere = services.comment_create(author=bob, post_id=other.pk, body="elsewhere")
+    cases = [
+        ({"post": gid("Post", post.pk), "body": "   "}, ("body", "REQUIRED")),
+        ({"post": gid("Post", post.pk), "body": "x" * 1001}, ("body", "TOO_LONG")),
+        ({"post": gid("Post", 999999), "body": "hi"}, ("postId", "NOT_FOUND")),
+        ({"post": gid("Post", post.pk), "body": "hi", "parent": gid("Comment", 999999)}, ("parentId", "NOT_FOUND")),
+        ({"post": gid("Post", post.pk), "body": "hi", "parent": gid("Post", post.pk)}, ("parentId", "NOT_FOUND")),
+        ({"post": gid("Post", post.pk), "body": "hi", "parent": gid("Comment", elsewhere.pk)}, ("parentId", "INVALID")),
+    ]
+    for variables, expected in cases:
+        r = gql(CREATE, variables, user=bob)
+        assert r.errors is None, r.body
+        payload = r.data["createComment"]
+        assert payload["comment"] is None
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [expected], variables
+    post.refresh_from_db()
+    assert post.comment_count == 0
+    r = gql(UPDATE, {"id": gid("Comment", elsewhere.pk), "body": ""}, user=bob)
+    assert [(e["field"], e["code"]) for e in r.data["updateComment"]["errors"]] == [("body", "REQUIRED")]
+    r = gql(DELETE, {"id": gid("Comment", elsewhere.pk)}, user=bob)
+    assert r.data["deleteComment"]["errors"] == []
+
+
+def test_comment_mutations_need_a_viewer(gql, alice):
+    post = make_post(alice)
+    comment = services.comment_create(author=alice, post_id=post.pk, body="mine")
+    for query, variables in ((CREATE, {"post": gid("Post", post.pk), "body": "x"}),
+                             (UPDATE, {"id": gid("Comment", comment.pk), "body": "x"}),
+                             (DELETE, {"id": gid("Comment", comment.pk)})):
+        r = gql(query, variables)
+        assert r.error_codes() == ["UNAUTHENTICATED"]
+    assert Comment.objects.count() == 1
+
+
+def test_delete_forbidden_for_others(gql, alice, bob, carol):
+    post = make_post(alice)
+    comment = services.comment_create(author=bob, post_id=post.pk, body="bob's")
+    r = gql(DELETE, {"id": gid("Comment", comment.pk)}, user=carol)
+    assert [e["code"] for e in r.data["deleteComment"]["errors"]] == ["FORBIDDEN"]
+    assert Comment.objects.filter(pk=comment.pk).exists()

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from interactions import services
 from interactions.models import Like, Notification
 
-from .interactions_support import counter_mismatches, kinds_for, make_post
+from .interactions_support import counter_mismatches, gid, kinds_for, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +64,50 @@ def test_like_count_is_per_post(alice, bob, carol):
     second.refresh_from_db()
     assert (first.like_count, second.like_count) == (2, 1)
     assert counter_mismatches() == []
+
+
+# --- through the API ---------------------------------------------------------------------------
+LIKE = """mutation($id: ID!) { likePost(input: {postId: $id}) {
+  post { id likeCount viewerHasLiked } like { id user { username } post { id } } errors { field code message } } }"""
+UNLIKE = """mutation($id: ID!) { unlikePost(input: {postId: $id}) {
+  post { likeCount viewerHasLiked } errors { field code } } }"""
+
+
+def test_like_post_mutation(gql, alice, bob):
+    post = make_post(alice)
+    first = gql(LIKE, {"id": gid("Post", post.pk)}, user=bob)
+    assert first.status == 200 and first.errors is None, first.body
+    payload = first.data["likePost"]
+    assert payload["errors"] == []
+    assert payload["post"] == {"id": gid("Post", post.pk), "likeCount": 1, "viewerHasLiked": True}
+    assert payload["like"]["user"]["username"] == "bob" and payload["like"]["post"]["id"] == gid("Post", post.pk)
+    again = gql(LIKE, {"id": gid("Post", post.pk)}, user=bob).data["likePost"]
+    assert again["errors"] == [] and again["post"]["likeCount"] == 1 and again["like"]["id"] == payload["like"]["id"]
+
+    undone = gql(UNLIKE, {"id": gid("Post", post.pk)}, user=bob).data["unlikePost"]
+    assert undone == {"post": {"likeCount": 0, "viewerHasLiked": False}, "errors": []}
+    undone_again = gql(UNLIKE, {"id": gid("Post", post.pk)}, user=bob).data["unlikePost"]
+    assert undone_again == {"post": {"likeCount": 0, "viewerHasLiked": False}, "errors": []}
+
+
+def test_like_errors(gql, alice):
+    post = make_post(alice)
+    anonymous = gql(LIKE, {"id": gid("Post", post.pk)})
+    assert anonymous.error_codes() == ["UNAUTHENTICATED"] and anonymous.data is None
+    for bad in (gid("Post", 999999), gid("User", alice.pk), "garbage"):
+        r = gql(LIKE, {"id": bad}, user=alice)
+        assert r.errors is None
+        assert r.data["likePost"]["errors"] == [{"field": "postId", "code": "NOT_FOUND", "message": "No Post has this id."}]
+        assert r.data["likePost"]["post"] is None
+    r = gql(UNLIKE, {"id": gid("Post", 999999)}, user=alice)
+    assert r.data["unlikePost"]["errors"] == [{"field": "postId", "code": "NOT_FOUND"}]
+
+
+def test_like_mutation_query_count(gql, alice, bob, django_assert_num_queries):
+    post = make_post(alice)
+    # The hot path: the viewer, then (savepoint) insert-with-post-check, notification, counter (release).
+    # Nothing is reloaded when the payload does not ask for the post.
+    with django_assert_num_queries(6):
+        r = gql("mutation($id: ID!) { likePost(input: {postId: $id}) { errors { code } } }",
+                {"id": gid("Post", post.pk)}, user=bob)
+    assert r.data["likePost"]["errors"] == []

@@ -10,7 +10,7 @@ from interactions import selectors, services
 from interactions.models import Notification
 from users import services as user_services
 
-from .interactions_support import kinds_for, make_post
+from .interactions_support import gid, kinds_for, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +66,100 @@ def test_mark_read_by_ids_and_all(alice, bob, carol):
     assert selectors.notifications_of(alice).count() == 3
     with pytest.raises(ValidationError):
         services.notifications_mark_read(user=alice)
+
+
+# --- through the API ---------------------------------------------------------------------------
+NOTIFICATIONS = """query($first: Int, $after: String, $unread: Boolean) {
+  unreadNotificationCount
+  notifications(first: $first, after: $after, unreadOnly: $unread) {
+    edges { cursor node { id kind read createdAt actor { username }
+      post { id body author { username } } comment { id body author { username } } } }
+    pageInfo { hasNextPage endCursor } } }"""
+MARK = """mutation($ids: [ID!], $all: Boolean) { markNotificationsRead(input: {ids: $ids, all: $all}) {
+  unreadCount errors { field code } } }"""
+
+
+def _setup_activity(alice, bob, carol):
+    post = make_post(alice, "alice's post")
+    services.like_create(user=bob, post_id=post.pk)
+    comment = services.comment_create(author=carol, post_id=post.pk, body="nice")
+    user_services.follow_create(follower=bob, followee=alice)
+    return post, comment
+
+
+def test_notifications_query(gql, alice, bob, carol):
+    post, comment = _setup_activity(alice, bob, carol)
+    r = gql(NOTIFICATIONS, user=alice)
+    assert r.errors is None, r.body
+    assert r.data["unreadNotificationCount"] == 3
+    nodes = [edge["node"] for edge in r.data["notifications"]["edges"]]
+    assert [(n["kind"], n["actor"]["username"], n["read"]) for n in nodes] == [
+        ("FOLLOW", "bob", False), ("COMMENT", "carol", False), ("LIKE", "bob", False)]
+    follow, commented, liked = nodes
+    assert follow["post"] is None and follow["comment"] is None
+    assert commented["comment"] == {"id": gid("Comment", comment.pk), "body": "nice", "author": {"username": "carol"}}
+    assert liked["post"] == {"id": gid("Post", post.pk), "body": "alice's post", "author": {"username": "alice"}}
+
+    # Pages: newest first, keyset cursors.
+    first = gql(NOTIFICATIONS, {"first": 2}, user=alice).data["notifications"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = gql(NOTIFICATIONS, {"first": 2, "after": first["pageInfo"]["endCursor"]}, user=alice).data["notifications"]
+    assert [e["node"]["kind"] for e in rest["edges"]] == ["LIKE"] and rest["pageInfo"]["hasNextPage"] is False
+
+    # Nobody else sees them, not even by id.
+    assert gql(NOTIFICATIONS, user=carol).data["notifications"]["edges"] == []
+    r = gql("query($id: ID!) { node(id: $id) { id } }", {"id": follow["id"]}, user=carol)
+    assert r.data["node"] is None
+    r = gql("query($id: ID!) { node(id: $id) { ... on Notification { kind } } }", {"id": follow["id"]}, user=alice)
+    assert r.data["node"] == {"kind": "FOLLOW"}
+
+
+def test_mark_read(gql, alice, bob, carol):
+    _setup_activity(alice, bob, carol)
+    nodes = [e["node"] for e in gql(NOTIFICATIONS, user=alice).data["notifications"]["edges"]]
+    bob_post = make_post(bob)
+    services.like_create(user=alice, post_id=bob_post.pk)
+    bobs = gql(NOTIFICATIONS, user=bob).data["notifications"]["edges"][0]["node"]["id"]
+
+    r = gql(MARK, {"ids": [nodes[0]["id"], bobs]}, user=alice).data["markNotificationsRead"]
+    assert r == {"unreadCount": 2, "errors": []}  # bob's id is ignored
+    assert gql("{ unreadNotificationCount }", user=bob).data["unreadNotificationCount"] == 1
+    unread = gql(NOTIFICATIONS, {"unread": True}, user=alice).data
+    assert [e["node"]["id"] for e in unread["notifications"]["edges"]] == [nodes[1]["id"], nodes[2]["id"]]
+    assert unread["unreadNotificationCount"] == 2
+
+    refused = gql(MARK, {}, user=alice).data["markNotificationsRead"]
+    assert refused == {"unreadCount": 2, "errors": [{"field": "ids", "code": "REQUIRED"}]}
+    bad = gql(MARK, {"ids": ["nonsense"]}, user=alice).data["markNotificationsRead"]
+    assert bad == {"unreadCount": 2, "errors": [{"field": "ids", "code": "NOT_FOUND"}]}
+
+    assert gql(MARK, {"all": True}, user=alice).data["markNotificationsRead"] == {"unreadCount": 0, "errors": []}
+    everything = gql(NOTIFICATIONS, user=alice).data
+    assert everything["unreadNotificationCount"] == 0
+    assert all(e["node"]["read"] for e in everything["notifications"]["edges"])
+    assert gql(NOTIFICATIONS, {"unread": True}, user=alice).data["notifications"]["edges"] == []
+
+
+def test_notifications_need_a_viewer(gql):
+    for query in (NOTIFICATIONS, "{ unreadNotificationCount }", "{ notifications { edges { cursor } } }"):
+        r = gql(query)
+        assert r.error_codes() == ["UNAUTHENTICATED"] and r.data is None
+    r = gql(MARK, {"all": True})
+    assert r.error_codes() == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("rounds", [1, 10])
+def test_notifications_page_query_count_is_constant(gql, alice, bob, carol, rounds, django_assert_num_queries):
+    from .conftest import make_user
+
+    for i in range(rounds):
+        actor = make_user(f"fan{i}") if i else bob
+        post = make_post(alice, f"post {i}")
+        services.like_create(user=actor, post_id=post.pk)
+        services.comment_create(author=actor, post_id=post.pk, body=f"comment {i}")
+        services.share_create(user=actor, post_id=post.pk)
+    # The viewer; the unread count; one page with actor, post, post author and comment joined in;
+    # the comments' authors in one batch.
+    with django_assert_num_queries(4):
+        r = gql(NOTIFICATIONS, {"first": 100}, user=alice)
+    assert len(r.data["notifications"]["edges"]) == 3 * rounds

@@ -10,7 +10,6 @@ from graphene_django import DjangoObjectType
 
 from interactions.models import Notification as NotificationModel
 
-from ..core.auth import get_viewer
 from ..core.connection import connection_type
 from ..feed.loaders import CommentById, PostById, UserById
 from ..feed.types import Post, cached_or_load
@@ -59,8 +58,11 @@ class Notification(DjangoObjectType):
 
     @classmethod
     def get_queryset(cls, queryset, info):
-        # `node(id:)` shows a notification to its recipient only.
-        viewer = get_viewer(info)
+        # `node(id:)` shows a notification to its recipient only. (The node loader passes the
+        # request context rather than a ResolveInfo.)
+        context = getattr(info, "context", info)
+        user = getattr(context, "user", None)
+        viewer = user if user is not None and user.is_authenticated else None
         if viewer is None:
             return queryset.none()
         return queryset.filter(recipient=viewer).select_related("actor")
