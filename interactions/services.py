@@ -23,6 +23,8 @@ sent from inside the transaction and delivered after commit only.
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timezone as dt_timezone
 from typing import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -198,14 +200,15 @@ def like_delete(*, user: User, post_id: int) -> bool:
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {LIKE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING id",
+            cursor.execute(f"DELETE FROM {LIKE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING created_at",
                            [user.pk, post_id])
-            deleted = cursor.fetchone() is not None
-        if not deleted:
+            deleted = cursor.fetchone()
+        if deleted is None:
             _require_post(post_id)
             return False
         author_id = _bump_post(post_id, "like_count", -1)
-        record_interaction(post_id=post_id, author_id=author_id, kind="likes", delta=-1)
+        # Taken back from the hour it was counted in.
+        record_interaction(post_id=post_id, author_id=author_id, kind="likes", delta=-1, at=deleted[0])
         publish("post_updated", post_id=post_id)
         return True
 
@@ -247,14 +250,15 @@ def share_delete(*, user: User, post_id: int) -> bool:
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {SHARE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING id",
+            cursor.execute(f"DELETE FROM {SHARE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING created_at",
                            [user.pk, post_id])
-            deleted = cursor.fetchone() is not None
-        if not deleted:
+            deleted = cursor.fetchone()
+        if deleted is None:
             _require_post(post_id)
             return False
         author_id = _bump_post(post_id, "share_count", -1)
-        record_interaction(post_id=post_id, author_id=author_id, kind="shares", delta=-1)
+        # Taken back from the hour it was counted in.
+        record_interaction(post_id=post_id, author_id=author_id, kind="shares", delta=-1, at=deleted[0])
         publish("post_updated", post_id=post_id)
         return True
 
@@ -388,10 +392,11 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
             cursor.execute(
                 f"WITH RECURSIVE thread AS (SELECT id FROM {COMMENT_TABLE} WHERE id = %s "
                 f"UNION ALL SELECT c.id FROM {COMMENT_TABLE} c JOIN thread t ON c.parent_id = t.id) "
-                "SELECT id FROM thread",
+                f"SELECT thread.id, c.created_at FROM thread JOIN {COMMENT_TABLE} c ON c.id = thread.id",
                 [comment_id],
             )
-            ids = [row[0] for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        ids = [row[0] for row in rows]
         if not ids:  # deleted by someone else meanwhile
             raise _not_found("comment_id", "Comment")
         # The ORM's delete also removes what refers to these comments (their notifications).
@@ -399,7 +404,11 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
         if comment.parent_id is not None:
             Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
         author_id = _bump_post(post_id, "comment_count", -len(ids))
-        record_interaction(post_id=post_id, author_id=author_id, kind="comments", delta=-len(ids))
+        # Taken back from the hours the comments were counted in.
+        per_hour = Counter(created_at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+                           for _, created_at in rows)
+        for hour, count in per_hour.items():
+            record_interaction(post_id=post_id, author_id=author_id, kind="comments", delta=-count, at=hour)
         publish("post_updated", post_id=post_id)
         return comment
 

@@ -111,3 +111,30 @@ def test_like_mutation_query_count(gql, alice, bob, django_assert_num_queries):
         r = gql("mutation($id: ID!) { likePost(input: {postId: $id}) { errors { code } } }",
                 {"id": gid("Post", post.pk)}, user=bob)
     assert r.data["likePost"]["errors"] == []
+
+
+def test_interactions_reach_the_hourly_statistics(alice, bob, carol, django_capture_on_commit_callbacks):
+    """The services feed analytics.record_interaction; undos are taken back, so buckets sum to the counters."""
+    from django.db.models import Sum
+
+    from interactions.analytics import flush_stats
+    from interactions.models import PostStatsBucket
+
+    post = make_post(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in (alice, bob, carol):
+            services.like_create(user=user, post_id=post.pk)
+        services.like_delete(user=carol, post_id=post.pk)
+        services.share_create(user=bob, post_id=post.pk)
+        services.share_create(user=carol, post_id=post.pk)
+        services.share_delete(user=bob, post_id=post.pk)
+        top = services.comment_create(author=bob, post_id=post.pk, body="top")
+        services.comment_create(author=carol, post_id=post.pk, body="reply", parent_id=top.pk)
+        services.comment_create(author=carol, post_id=post.pk, body="another")
+        services.comment_delete(user=bob, comment_id=top.pk)
+    flush_stats()
+    post.refresh_from_db()
+    sums = PostStatsBucket.objects.filter(post=post).aggregate(likes=Sum("likes"), shares=Sum("shares"),
+                                                               comments=Sum("comments"))
+    assert sums == {"likes": post.like_count, "shares": post.share_count, "comments": post.comment_count} \
+        == {"likes": 2, "shares": 1, "comments": 1}
