@@ -269,6 +269,8 @@ def test_only_one_flush_runs_at_a_time(alice, bob):
             cursor.execute("SELECT pg_advisory_lock(%s)", [analytics._lock_key()])
         assert analytics.flush_stats().skipped
         assert analytics.pending_views([post.pk]) == [1]
+        with other.cursor() as cursor:  # (closing would release it too, but asynchronously)
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [analytics._lock_key()])
     finally:
         other.close()
     assert analytics.flush_stats().views == 1

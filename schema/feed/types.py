@@ -15,6 +15,7 @@ from ..core.auth import get_viewer
 from ..core.connection import NEWEST_FIRST, OLDEST_FIRST, Keyset, Page, connection_field, connection_type, \
     page_size, paginate
 from ..core.loaders import then
+from ..interactions.analytics import resolve_post_analytics, resolve_view_count as post_view_count
 from ..users.types import User
 from .loaders import FirstComments, FirstLikes, FirstShares, MentionedUsers, UserById, ViewerPostFlags
 
@@ -78,6 +79,10 @@ class Post(DjangoObjectType):
     shares = connection_field(
         lambda: _interaction_types().ShareConnection, "Who shared the post, most recent first."
     )
+    analytics = graphene.Field(
+        "schema.interactions.analytics.PostAnalytics",
+        description="Engagement over time; only for the post's author, else null.",
+    )
 
     @classmethod
     def get_queryset(cls, queryset, info):
@@ -124,6 +129,10 @@ class Post(DjangoObjectType):
     @staticmethod
     def resolve_shares(post, info, first=None, after=None):
         return first_page(FirstShares, post.pk, info, first, after, selectors.post_shares, NEWEST_FIRST)
+
+    # Views not yet folded into view_count are still in Redis: added per page with one HMGET.
+    resolve_view_count = staticmethod(post_view_count)
+    resolve_analytics = staticmethod(resolve_post_analytics)
 
 
 def _flag(post, info, flag: str):

@@ -36,6 +36,10 @@ class User(DjangoObjectType):
     posts = connection_field(lambda: _post_connection(), "This user's posts, newest first.")
     followers = connection_field(lambda: UserConnection, "Who follows this user, most recent follow first.")
     following = connection_field(lambda: UserConnection, "Whom this user follows, most recent follow first.")
+    analytics = graphene.Field(
+        "schema.interactions.analytics.UserAnalytics",
+        description="Engagement with this user's posts; only for the viewer's own user, else null.",
+    )
 
     @classmethod
     def get_queryset(cls, queryset, info):
@@ -76,6 +80,12 @@ class User(DjangoObjectType):
     def resolve_followers(user, info, first=None, after=None):
         return paginate(selectors.followers_of(user), NEWEST_FIRST, first=first, after=after,
                         node_of=lambda follow: follow.follower)
+
+    @staticmethod
+    def resolve_analytics(user, info):
+        from ..interactions.analytics import resolve_user_analytics
+
+        return resolve_user_analytics(user, info)
 
     @staticmethod
     def resolve_following(user, info, first=None, after=None):
