@@ -375,7 +375,7 @@ def comment_update(*, user: User, comment_id: int, body: str) -> Comment:
     notifies users newly mentioned."""
     body = _clean_comment_body(body)
     with transaction.atomic():
-        comment = Comment.objects.select_for_update().filter(pk=comment_id).first()
+        comment = Comment.objects.select_for_update(no_key=True).filter(pk=comment_id).first()
         if comment is None:
             raise _not_found("comment_id", "Comment")
         if comment.author_id != user.pk:
@@ -421,8 +421,11 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
         ids = [row[0] for row in rows]
         if not ids:  # deleted by someone else meanwhile
             raise _not_found("comment_id", "Comment")
-        # The ORM's delete also removes what refers to these comments (their notifications).
-        Comment.objects.filter(pk__in=ids).delete()
+        # Set-based: a thread of thousands of replies is not loaded into memory. What refers to a
+        # comment: its replies (all in ``ids``) and notifications about it.
+        Notification.objects.filter(comment_id__in=ids).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {COMMENT_TABLE} WHERE id = ANY(%s)", [ids])
         if comment.parent_id is not None:
             Comment.objects.filter(pk=comment.parent_id).update(reply_count=F("reply_count") - 1)
         author_id = _bump_post(post_id, "comment_count", -len(ids))
