@@ -12,6 +12,16 @@ Event kinds and their data (ids only; subscribers load what their selection need
 - ``comment_added``: comment_id, post_id
 - ``share_created``: share_id, post_id, user_id
 - ``notification_created``: notification_id, recipient_id
+
+Each event goes to ONE channel-layer group (:func:`group_of`), so a process listening to it
+gets it once, however many of its websockets want it:
+- per post: ``post.<id>.updated`` (postUpdated), ``post.<id>.comments`` (commentAdded);
+- per user: ``user.<id>.notifications`` (notificationReceived);
+- global: ``posts.created`` (postCreated, feedUpdated), ``posts.deleted`` (postDeleted),
+  ``shares.created`` (feedUpdated).
+A new post by an author with a million followers is one message per process, not a million:
+each process checks which of ITS feed subscribers follow the author (one query) — see
+docs/realtime.md.
 """
 
 from __future__ import annotations
@@ -23,7 +33,38 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-EVENTS_GROUP = "events"
+POSTS_CREATED = "posts.created"
+POSTS_DELETED = "posts.deleted"
+SHARES_CREATED = "shares.created"
+
+
+def post_updated_group(post_id: int) -> str:
+    return f"post.{int(post_id)}.updated"
+
+
+def comments_group(post_id: int) -> str:
+    return f"post.{int(post_id)}.comments"
+
+
+def notifications_group(user_id: int) -> str:
+    return f"user.{int(user_id)}.notifications"
+
+
+_GROUPS = {
+    "post_created": lambda data: POSTS_CREATED,
+    "post_updated": lambda data: post_updated_group(data["post_id"]),
+    "post_deleted": lambda data: POSTS_DELETED,
+    "comment_added": lambda data: comments_group(data["post_id"]),
+    "share_created": lambda data: SHARES_CREATED,
+    "notification_created": lambda data: notifications_group(data["recipient_id"]),
+}
+
+KINDS = frozenset(_GROUPS)
+
+
+def group_of(kind: str, data: dict) -> str:
+    """The channel-layer group an event goes to."""
+    return _GROUPS[kind](data)
 
 
 def _send(kind: str, data: dict) -> None:
@@ -33,11 +74,14 @@ def _send(kind: str, data: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(EVENTS_GROUP, {"type": "domain.event", "kind": kind, "data": data})
+        group = group_of(kind, data)
+        async_to_sync(layer.group_send)(group, {"type": "domain.event", "group": group, "kind": kind, "data": data})
     except Exception:  # noqa: BLE001 - a lost realtime message must never fail the write
         logger.exception("could not publish %s event", kind)
 
 
 def publish(kind: str, **data) -> None:
     """Sends the event once the current transaction commits (at once outside a transaction)."""
+    if kind not in _GROUPS:
+        raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(sorted(_GROUPS))}")
     transaction.on_commit(lambda: _send(kind, data))

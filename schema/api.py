@@ -12,6 +12,7 @@ from .feed.queries import FeedQueries
 from .interactions.analytics import AnalyticsMutations, AnalyticsQueries
 from .interactions.mutations import InteractionMutations
 from .interactions.queries import InteractionQueries
+from .realtime.subscriptions import Subscription
 from .core.docs import apply_descriptions
 from .users.mutations import JWT_DESCRIPTIONS, UserMutations
 from .users.queries import UserQueries
@@ -25,5 +26,5 @@ class Mutation(UserMutations, FeedMutations, InteractionMutations, AnalyticsMuta
     """Everything a client can change. Each takes one `input` and returns a payload with `errors`."""
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation)
+schema = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscription)
 apply_descriptions(schema.graphql_schema, JWT_DESCRIPTIONS)
