@@ -68,7 +68,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         self.outbox: deque[str] = deque()
         self.outbox_chars = 0
         self.writer: asyncio.Task | None = None
-        self.closing = False
+        self.closing = False  # no more messages are queued
+        self.close_sent = False
         self.hub = None
         self.tasks: set[asyncio.Task] = set()  # operations being started
 
@@ -152,7 +153,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
 
     async def _drain(self) -> None:
         try:
-            while self.outbox and not self.closing:
+            while self.outbox:
                 text = self.outbox.popleft()
                 self.outbox_chars -= len(text)
                 await self.send(text_data=text)
@@ -166,30 +167,46 @@ class GraphQLSocket(AsyncWebsocketConsumer):
             self.push(self.format_next(op_id, payload_json))
 
     def too_slow(self, why: str) -> None:
+        """Drops what is queued and closes with 4503; from now on nothing more is queued."""
+        if self.close_sent:
+            return
         logger.info("realtime: closing a connection that can't keep up (%s)", why)
+        self.end_operations()
         self.outbox.clear()
         self.outbox_chars = 0
-        asyncio.get_running_loop().create_task(
+        task = asyncio.get_running_loop().create_task(
             self.close_with(TOO_SLOW, "Too slow to keep up; reconnect and subscribe again")
         )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def close_with(self, code: int, reason: str) -> None:
-        if self.closing:
+        """Ends every operation, writes out what is already queued, then closes."""
+        if self.close_sent:
             return
-        self.shutdown()
+        self.close_sent = True
+        self.end_operations()
+        if self.writer is not None:
+            await self.writer
         await self.close(code=code, reason=reason[:120])
 
     def shutdown(self) -> None:
-        """Ends every operation; idempotent. The socket is closing or closed."""
-        self.closing = True
+        """The socket is closed: forget everything. Idempotent."""
+        self.end_operations()
         self.outbox.clear()
         self.outbox_chars = 0
+
+    def end_operations(self) -> None:
+        """No more messages are queued, no operation goes on."""
+        self.closing = True
         for op in self.ops.values():
             if isinstance(op, Sub):
                 self.hub.remove(op)
         self.ops.clear()
+        current = asyncio.current_task()
         for task in self.tasks:
-            task.cancel()
+            if task is not current:
+                task.cancel()
         if self.hub is not None:
             self.hub.drop_keepalive(self)
 
@@ -310,11 +327,11 @@ class TransportWSConsumer(GraphQLSocket):
         if not self.init_received and not self.closing:
             asyncio.get_running_loop().create_task(self.close_with(INIT_TIMEOUT, "Connection initialisation timeout"))
 
-    def shutdown(self) -> None:
+    def end_operations(self) -> None:
         timer = getattr(self, "init_timer", None)
         if timer is not None:
             timer.cancel()
-        super().shutdown()
+        super().end_operations()
 
     async def bad_message(self, reason: str, binary: bool = False) -> None:
         await self.close_with(BAD_REQUEST, reason)
