@@ -13,7 +13,8 @@ HASHTAG_MAX = 100
 class Post(models.Model):
     """Something a user wrote. Counters are denormalized and kept exact by the services."""
 
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    # db_index=False: post_author_created_idx (author, created_at, id) serves lookups by author.
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts", db_index=False)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -243,9 +243,9 @@ def viewer_flags(viewer_id: int, wanted: dict[str, set[int]]) -> dict[str, set[i
 ENTRY_POST = 0
 ENTRY_SHARE = 1
 
-# Above this many followed accounts the feed walks the global (created_at, id) index and keeps the
-# followed authors' posts; below, it seeks each followed author's (author, created_at, id) index.
-FEED_FANIN_SCAN_THRESHOLD = 200
+# One seek of a followed author's (author, created_at, id) index costs about as much as reading this
+# many entries of the global (created_at, id) index: the home feed picks the cheaper way.
+FEED_SEEK_COST = 50
 
 
 @dataclass
@@ -264,14 +264,13 @@ def _columns(model, exclude: Sequence[str] = ()) -> list:
     return [f for f in model._meta.concrete_fields if f.attname not in exclude and f.name not in exclude]
 
 
-def _bounds(after: tuple | None) -> tuple[str, str, list, list]:
-    """SQL conditions (and params) for the post and share branches below the cursor (at, kind, id)."""
+def _bounds(after: tuple | None) -> tuple[str, str]:
+    """SQL conditions for the post and share branches: entries after the cursor (at, kind, id)."""
     if after is None:
-        return "TRUE", "TRUE", [], []
-    at, kind, entry_id = after
-    if kind == ENTRY_POST:
-        return ("(p.created_at, p.id) < (%s, %s)", "s.created_at < %s", [at, entry_id], [at])
-    return ("p.created_at <= %s", "(s.created_at, s.id) < (%s, %s)", [at], [at, entry_id])
+        return "TRUE", "TRUE"
+    if after[1] == ENTRY_POST:
+        return "(p.created_at, p.id) < (%(at)s, %(id)s)", "s.created_at < %(at)s"
+    return "p.created_at <= %(at)s", "(s.created_at, s.id) < (%(at)s, %(id)s)"
 
 
 def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[FeedEntry]:
@@ -284,43 +283,61 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
     same post later. Both rules look only at rows, so a page never depends on earlier pages: no
     repeats and no gaps while new posts and shares arrive.
 
-    One SQL statement: the entries, their posts, authors, shares and sharers.
+    One SQL statement (the entries, their posts, authors, shares and sharers), fan-out on read:
+    1. post entries: when the followed authors wrote a good share of all posts (a viewer following
+       many or busy accounts), a walk down the global (created_at, id) index keeping their posts
+       (stops after ``limit`` hits); otherwise a seek of each followed author's (author, created_at,
+       id) index, ``limit`` each, merged. The choice is made in the statement, from the authors'
+       post counts (a one-time filter skips the other branch);
+    2. the ``limit``-th post entry's time is a floor: an older share cannot make the page, so the
+       share branch seeks each followed user's (user, created_at, id) share index above the floor
+       (mostly one empty index probe per followed user);
+    3. "followed by the viewer" is always an index probe of the (follower, followee) unique index.
     """
-    post_bound, share_bound, post_params, share_params = _bounds(after)
+    post_bound, share_bound = _bounds(after)
     share_table = Share._meta.db_table
     follows = Follow._meta.db_table
     post_table = Post._meta.db_table
-    not_shared = (
-        f"NOT EXISTS (SELECT 1 FROM {share_table} sx WHERE sx.post_id = p.id "
-        f"AND sx.user_id IN (SELECT uid FROM followees))"
+    followed = lambda column: (  # noqa: E731
+        f"EXISTS (SELECT 1 FROM {follows} fx WHERE fx.follower_id = %(viewer)s AND fx.followee_id = {column})"
     )
-    if viewer.following_count >= FEED_FANIN_SCAN_THRESHOLD:
-        # Walk all posts newest first, keeping those by followed authors: about limit / share-of-posts
-        # index entries, and no per-author work.
-        post_entries = (
-            f"SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
-            f"NULL::bigint AS share_id FROM {post_table} p "
-            f"WHERE (p.author_id = %s OR p.author_id IN (SELECT uid FROM followees)) AND {post_bound} "
-            f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %s"
-        )
-        post_entry_params = [viewer.pk, *post_params, limit]
-    else:
-        # Seek each followed author's newest posts (limit each), then merge.
-        post_entries = (
-            f"SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
-            f"NULL::bigint AS share_id "
-            f"FROM (SELECT uid FROM followees UNION ALL SELECT %s::bigint) a CROSS JOIN LATERAL ("
-            f"SELECT p.id, p.created_at FROM {post_table} p WHERE p.author_id = a.uid AND {post_bound} "
-            f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %s) p"
-        )
-        post_entry_params = [viewer.pk, *post_params, limit]
+    not_shared = (
+        f"NOT EXISTS (SELECT 1 FROM {share_table} sx WHERE sx.post_id = p.id AND {followed('sx.user_id')})"
+    )
+    # Both ways of finding post entries are in the statement; a one-time filter runs just one of them.
+    post_entries = (
+        f"(SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
+        f"NULL::bigint AS share_id FROM {post_table} p "
+        f"WHERE (SELECT scan FROM strategy) "
+        f"AND (p.author_id = %(viewer)s OR p.author_id IN (SELECT uid FROM followees)) AND {post_bound} "
+        f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s) "
+        f"UNION ALL "
+        f"(SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
+        f"NULL::bigint AS share_id "
+        f"FROM (SELECT uid FROM followees UNION ALL SELECT %(viewer)s::bigint) a CROSS JOIN LATERAL ("
+        f"SELECT p.id, p.created_at FROM {post_table} p WHERE p.author_id = a.uid AND {post_bound} "
+        f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s) p "
+        f"WHERE NOT (SELECT scan FROM strategy) ORDER BY at DESC, entry_id DESC LIMIT %(limit)s)"
+    )
+    # Walk the global index when that is expected to read fewer index entries than FEED_SEEK_COST
+    # times the number of authors to seek: expected walk = limit * all posts / the authors' posts
+    # (their post counts summed over a sample of at most 256 followed accounts, scaled up).
+    strategy = (
+        f"SELECT COALESCE(sum(u.post_count), 0)::float8 * (f.n + 1) / GREATEST(f.k, 1) * (f.n + 1) "
+        f"* {FEED_SEEK_COST} >= %(limit)s * GREATEST(c.reltuples, 1) AS scan "
+        f"FROM (SELECT count(*) AS n, LEAST(count(*), 256) AS k FROM followees) f "
+        f"CROSS JOIN pg_class c LEFT JOIN {User._meta.db_table} u "
+        f"ON u.id = ANY(ARRAY(SELECT uid FROM followees LIMIT 256)) "
+        f"WHERE c.oid = '{post_table}'::regclass GROUP BY f.n, f.k, c.reltuples"
+    )
     share_entries = (
         f"SELECT s.created_at AS at, {ENTRY_SHARE} AS kind, s.id AS entry_id, s.post_id, s.id AS share_id "
         f"FROM followees f CROSS JOIN LATERAL ("
         f"SELECT s.id, s.post_id, s.created_at FROM {share_table} s WHERE s.user_id = f.uid AND {share_bound} "
+        f"AND s.created_at >= (SELECT at FROM floor) "
         f"AND NOT EXISTS (SELECT 1 FROM {share_table} sy WHERE sy.post_id = s.post_id "
-        f"AND sy.user_id IN (SELECT uid FROM followees) AND (sy.created_at, sy.id) > (s.created_at, s.id)) "
-        f"ORDER BY s.created_at DESC, s.id DESC LIMIT %s) s"
+        f"AND (sy.created_at, sy.id) > (s.created_at, s.id) AND {followed('sy.user_id')}) "
+        f"ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s) s"
     )
     post_fields = _columns(Post, exclude=_POST_DEFERRED)
     user_fields = _columns(User, exclude=("password",))
@@ -330,10 +347,14 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
         return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
     sql = (
-        f"WITH followees AS MATERIALIZED (SELECT followee_id AS uid FROM {follows} WHERE follower_id = %s), "
-        f"page AS (SELECT * FROM (({post_entries}) UNION ALL ({share_entries})) e "
-        f"ORDER BY at DESC, kind DESC, entry_id DESC LIMIT %s) "
-        f"SELECT page.at, page.kind, page.entry_id, p.author_id IN (SELECT uid FROM followees), "
+        f"WITH followees AS MATERIALIZED (SELECT followee_id AS uid FROM {follows} WHERE follower_id = %(viewer)s), "
+        f"strategy AS MATERIALIZED ({strategy}), "
+        f"post_entries AS MATERIALIZED ({post_entries}), "
+        f"floor AS (SELECT CASE WHEN count(*) >= %(limit)s THEN min(at) ELSE '-infinity' END AS at "
+        f"FROM post_entries), "
+        f"page AS (SELECT * FROM (SELECT * FROM post_entries UNION ALL ({share_entries})) e "
+        f"ORDER BY at DESC, kind DESC, entry_id DESC LIMIT %(limit)s) "
+        f"SELECT page.at, page.kind, page.entry_id, {followed('p.author_id')}, "
         f"{select('p', post_fields)}, {select('a', user_fields)}, {select('s', share_fields)}, "
         f"{select('su', user_fields)} "
         f"FROM page JOIN {post_table} p ON p.id = page.post_id JOIN {User._meta.db_table} a ON a.id = p.author_id "
@@ -341,7 +362,9 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
         f"LEFT JOIN {User._meta.db_table} su ON su.id = s.user_id "
         f"ORDER BY page.at DESC, page.kind DESC, page.entry_id DESC"
     )
-    params = [viewer.pk, *post_entry_params, *share_params, limit, limit]
+    params = {"viewer": viewer.pk, "limit": limit}
+    if after is not None:
+        params.update(at=after[0], id=after[2])
     db = connection.alias
     entries = []
     with connection.cursor() as cursor:
