@@ -134,8 +134,16 @@ def group_listeners(group: str) -> int:
         client.close()
 
 
-async def wait_for_listeners(group: str, count: int = 1, timeout: float = 10) -> None:
+def wait_for_listeners_sync(group: str, count: int = 1, timeout: float = 10) -> None:
     """Waits until ``count`` processes listen to ``group``: their subscriptions are live."""
+    deadline = time.monotonic() + timeout
+    while group_listeners(group) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {count} listener(s) on {group}")
+        time.sleep(0.02)
+
+
+async def wait_for_listeners(group: str, count: int = 1, timeout: float = 10) -> None:
     import asyncio
 
     deadline = time.monotonic() + timeout
