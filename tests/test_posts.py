@@ -127,3 +127,147 @@ def test_delete_cascades_and_keeps_counters(gql, alice, bob, carol):
     assert r.data == {"post": None, "node": None}
     r = gql("query($id: ID!) { post(id: $id) { body } }", {"id": keep_id})
     assert r.data == {"post": {"body": "stays"}}
+
+
+# --- reads ------------------------------------------------------------------------------------
+POSTS = """query($filter: PostFilter, $order: PostOrder, $first: Int, $after: String) {
+  posts(filter: $filter, orderBy: $order, first: $first, after: $after) {
+    edges { node { body likeCount } } pageInfo { hasNextPage endCursor } } }"""
+
+
+def bodies(r):
+    assert not r.errors, r.errors
+    return [edge["node"]["body"] for edge in r.data["posts"]["edges"]]
+
+
+@pytest.fixture
+def timeline(db, alice, bob):
+    import datetime
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    rows = [
+        (alice, "Running in the park #Morning #fitness", 50, 3),
+        (bob, "Database indexes make queries fast #postgres", 40, 9),
+        (alice, "Coffee first, then code #morning", 30, 1),
+        (bob, "Why is my query slow? #postgres #help", 20, 5),
+        (alice, "Ran a half marathon today!", 10, 7),
+    ]
+    from feed import services
+
+    posts = []
+    for author, body, minutes, likes in rows:
+        post = services.post_create(author=author, body=body)
+        Post.objects.filter(pk=post.pk).update(created_at=now - datetime.timedelta(minutes=minutes), like_count=likes)
+        PostHashtag.objects.filter(post=post).update(created_at=now - datetime.timedelta(minutes=minutes))
+        posts.append(post)
+    return now, posts
+
+
+def test_posts_default_newest_first_and_orderings(gql, timeline):
+    assert bodies(gql(POSTS, {}))[0] == "Ran a half marathon today!"
+    r = gql(POSTS, {"order": {"field": "LIKE_COUNT", "direction": "DESC"}})
+    assert [e["node"]["likeCount"] for e in r.data["posts"]["edges"]] == [9, 7, 5, 3, 1]
+    r = gql(POSTS, {"order": {"field": "LIKE_COUNT", "direction": "ASC"}, "first": 2})
+    assert [e["node"]["likeCount"] for e in r.data["posts"]["edges"]] == [1, 3]
+    r2 = gql(POSTS, {"order": {"field": "LIKE_COUNT", "direction": "ASC"}, "first": 2,
+                     "after": r.data["posts"]["pageInfo"]["endCursor"]})
+    assert [e["node"]["likeCount"] for e in r2.data["posts"]["edges"]] == [5, 7]
+    r = gql(POSTS, {"order": {"field": "CREATED_AT", "direction": "ASC"}, "first": 1})
+    assert bodies(r) == ["Running in the park #Morning #fitness"]
+
+
+def test_posts_filters(gql, timeline, alice):
+    now, posts = timeline
+    import datetime
+
+    assert bodies(gql(POSTS, {"filter": {"authorUsername": "ALICE"}})) == [
+        "Ran a half marathon today!", "Coffee first, then code #morning", "Running in the park #Morning #fitness"]
+    assert bodies(gql(POSTS, {"filter": {"author": to_global_id("User", alice.pk)}, "first": 1})) == [
+        "Ran a half marathon today!"]
+    assert bodies(gql(POSTS, {"filter": {"authorUsername": "nobody"}})) == []
+    assert bodies(gql(POSTS, {"filter": {"hashtag": "#MORNING"}})) == [
+        "Coffee first, then code #morning", "Running in the park #Morning #fitness"]
+    r = gql(POSTS, {"filter": {"hashtag": "postgres"}, "order": {"field": "LIKE_COUNT", "direction": "ASC"}})
+    assert bodies(r) == ["Why is my query slow? #postgres #help", "Database indexes make queries fast #postgres"]
+    # Full-text search with English stemming ("queries" finds "query") and web-search syntax.
+    assert bodies(gql(POSTS, {"filter": {"search": "running"}})) == ["Running in the park #Morning #fitness"]
+    assert bodies(gql(POSTS, {"filter": {"search": "query -slow"}})) == ["Database indexes make queries fast #postgres"]
+    assert bodies(gql(POSTS, {"filter": {"search": '"half marathon"'}})) == ["Ran a half marathon today!"]
+    assert bodies(gql(POSTS, {"filter": {"search": "queries"}})) == [
+        "Why is my query slow? #postgres #help", "Database indexes make queries fast #postgres"]
+    after = (now - datetime.timedelta(minutes=35)).isoformat()
+    before = (now - datetime.timedelta(minutes=15)).isoformat()
+    assert bodies(gql(POSTS, {"filter": {"createdAfter": after, "createdBefore": before}})) == [
+        "Why is my query slow? #postgres #help", "Coffee first, then code #morning"]
+    assert bodies(gql(POSTS, {"filter": {"hashtag": "postgres", "createdAfter": after, "authorUsername": "bob"}})) == [
+        "Why is my query slow? #postgres #help"]
+    r = gql(POSTS, {"filter": {"author": "not-an-id"}})
+    assert r.error_codes() == ["BAD_USER_INPUT"]
+    assert gql(POSTS, {"after": "garbage"}).error_codes() == ["BAD_USER_INPUT"]
+
+
+def test_user_posts_and_node(gql, timeline, alice, bob):
+    query = """{ users(first: 10) { edges { node { username posts(first: 2) {
+      edges { node { body author { username } } } pageInfo { hasNextPage endCursor } } } } } }"""
+    r = gql(query)
+    by_name = {e["node"]["username"]: e["node"]["posts"] for e in r.data["users"]["edges"]}
+    assert [e["node"]["body"] for e in by_name["alice"]["edges"]] == [
+        "Ran a half marathon today!", "Coffee first, then code #morning"]
+    assert by_name["alice"]["pageInfo"]["hasNextPage"] is True
+    assert by_name["bob"]["pageInfo"]["hasNextPage"] is False
+    r = gql("""query($after: String) { user(username: "alice") { posts(first: 5, after: $after) {
+      edges { node { body } } } } }""", {"after": by_name["alice"]["pageInfo"]["endCursor"]})
+    assert [e["node"]["body"] for e in r.data["user"]["posts"]["edges"]] == ["Running in the park #Morning #fitness"]
+    post = timeline[1][0]
+    r = gql("query($id: ID!) { node(id: $id) { ... on Post { body author { username } } } }",
+            {"id": to_global_id("Post", post.pk)})
+    assert r.data["node"] == {"body": post.body, "author": {"username": "alice"}}
+
+
+def test_interactions_on_a_post(gql, alice, bob, carol):
+    from interactions.models import Bookmark
+
+    from feed import services
+
+    post = services.post_create(author=alice, body="hello @bob")
+    tops = [Comment.objects.create(post=post, author=bob, body=f"top {i}") for i in range(4)]
+    replies = [Comment.objects.create(post=post, author=carol, body=f"reply {i}", parent=tops[0]) for i in range(3)]
+    Like.objects.create(post=post, user=bob)
+    Like.objects.create(post=post, user=carol)
+    Share.objects.create(post=post, user=carol, comment="nice")
+    Bookmark.objects.create(post=post, user=bob)
+    query = """query($id: ID!, $after: String) { post(id: $id) {
+      mentions { username } viewerHasLiked viewerHasShared viewerHasBookmarked viewerCanUpdate viewerCanDelete
+      comments(first: 2, after: $after) { edges { node { body parent { id } post { body } viewerCanUpdate viewerCanDelete
+        replies(first: 2) { edges { node { body parent { body } author { username } } } pageInfo { hasNextPage } } } }
+        pageInfo { hasNextPage endCursor } }
+      likes(first: 1) { edges { node { user { username } post { body } } } pageInfo { hasNextPage } }
+      shares { edges { node { user { username } comment } } } } }"""
+    r = gql(query, {"id": to_global_id("Post", post.pk)}, user=bob)
+    assert not r.errors, r.errors
+    data = r.data["post"]
+    assert data["mentions"] == [{"username": "bob"}]
+    assert (data["viewerHasLiked"], data["viewerHasShared"], data["viewerHasBookmarked"]) == (True, False, True)
+    assert (data["viewerCanUpdate"], data["viewerCanDelete"]) == (False, False)
+    comments = data["comments"]
+    assert [e["node"]["body"] for e in comments["edges"]] == ["top 0", "top 1"]
+    first = comments["edges"][0]["node"]
+    assert first["parent"] is None and first["post"]["body"] == "hello @bob"
+    assert (first["viewerCanUpdate"], first["viewerCanDelete"]) == (True, True)
+    assert [e["node"]["body"] for e in first["replies"]["edges"]] == ["reply 0", "reply 1"]
+    assert first["replies"]["edges"][0]["node"]["parent"]["body"] == "top 0"
+    assert first["replies"]["pageInfo"]["hasNextPage"] is True
+    assert comments["pageInfo"]["hasNextPage"] is True
+    assert data["likes"]["edges"][0]["node"]["user"]["username"] == "carol"  # most recent first
+    assert data["likes"]["pageInfo"]["hasNextPage"] is True
+    assert data["shares"]["edges"] == [{"node": {"user": {"username": "carol"}, "comment": "nice"}}]
+    r = gql(query, {"id": to_global_id("Post", post.pk), "after": comments["pageInfo"]["endCursor"]}, user=alice)
+    data = r.data["post"]
+    assert [e["node"]["body"] for e in data["comments"]["edges"]] == ["top 2", "top 3"]
+    assert data["comments"]["edges"][0]["node"]["viewerCanDelete"] is True  # the post's author
+    assert data["comments"]["edges"][0]["node"]["viewerCanUpdate"] is False
+    assert (data["viewerCanUpdate"], data["viewerHasLiked"]) == (True, False)
+    anonymous = gql(query, {"id": to_global_id("Post", post.pk)}).data["post"]
+    assert (anonymous["viewerHasLiked"], anonymous["viewerCanDelete"]) == (False, False)
