@@ -478,6 +478,7 @@ def top_posts(author_id: int, first: int):
 
     return list(
         Post.objects.filter(author_id=author_id)
+        .defer("search_vector")
         .select_related("author")
         .order_by((F("like_count") + F("comment_count") + F("share_count")).desc(), F("created_at").desc(),
                   F("id").desc())[:first]

@@ -132,5 +132,11 @@ class PostStatsBucket(models.Model):
         constraints = [models.UniqueConstraint(fields=["post", "start"], name="poststats_unique_hour")]
         indexes = [
             models.Index(F("author"), F("start"), name="poststats_author_idx"),
-            models.Index(F("start"), name="poststats_start_idx"),
+            # Trends: an index-only scan of the hours in a window, skipping buckets with views only.
+            models.Index(
+                fields=["start"],
+                include=["post", "likes", "comments", "shares"],
+                condition=~Q(likes=0) | ~Q(comments=0) | ~Q(shares=0),
+                name="poststats_trend_idx",
+            ),
         ]

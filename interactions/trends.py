@@ -15,24 +15,26 @@ at the age of the middle of that part. Undos are negative interactions in their 
 Hashtags: the number of posts created in the window that carry the tag (``PostHashtag``), ties by tag.
 
 Both lists (the top :data:`TOP_N`) are cached in Redis and recomputed at most every
-:data:`FRESH_SECONDS`: when an entry is stale, one request (a Redis lock) recomputes it while the
-others keep answering with the stale entry; when there is no entry at all, the others wait for that
-one computation instead of repeating it. :func:`refresh_trends` recomputes all of them (the periodic
-job calls it), so requests normally never wait.
+:data:`FRESH_SECONDS`. When an entry is stale, one request (a Redis lock) has it recomputed in a
+background thread while every request keeps answering with the stale entry; when there is no entry
+at all, one request computes it and the others wait for that result instead of repeating the work.
+:func:`refresh_trends` recomputes all of them (the periodic job calls it), so requests normally
+never wait.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Callable
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, transaction
 from redis.exceptions import LockError
 
-from .analytics import HOUR, redis
+from .analytics import HOUR, from_epoch, redis
 
 logger = logging.getLogger(__name__)
 
@@ -57,32 +59,50 @@ def _check(window: str) -> str:
 
 
 # --- the computations (uncached) ---------------------------------------------------------
+def hour_factors(window: str, now: float) -> list[tuple[int, float]]:
+    """``(hour start, factor)`` of every hour overlapping the window: the part of the hour inside the
+    window (the current hour counts whole: its interactions so far are all inside) times the decay at
+    the middle of that part."""
+    span, half_life = WINDOWS[_check(window)], HALF_LIVES[window]
+    since = now - span
+    factors = []
+    hour = int(since // HOUR * HOUR)
+    while hour < now:
+        lo, hi = max(hour, since), min(hour + HOUR, now)
+        if hi > lo:
+            inside = (hi - lo) / min(HOUR, now - hour)
+            factors.append((hour, inside * 0.5 ** ((now - (lo + hi) / 2) / half_life)))
+        hour += HOUR
+    return factors
+
+
 def compute_post_scores(window: str, *, now: float | None = None, limit: int = TOP_N) -> list[tuple[int, float]]:
-    """``(post_id, score)`` of the top posts of the window, best first (ties: newer post first)."""
+    """``(post_id, score)`` of the top posts of the window, best first (ties: newer post first).
+
+    One index-only scan of the window's hours (``poststats_trend_idx``, which leaves out buckets with
+    views only), joined to the ~170 per-hour factors computed here, summed per post.
+    """
     from .models import PostStatsBucket
 
     now = time.time() if now is None else now
-    span = WINDOWS[_check(window)]
-    since = now - span
+    factors = hour_factors(window, now)
+    if not factors:
+        return []
+    starts = [from_epoch(hour) for hour, _ in factors]
     sql = f"""
-        SELECT post_id, sum(
-            (likes * %(wl)s + comments * %(wc)s + shares * %(ws)s)
-            * (least(s + {HOUR}, %(now)s) - greatest(s, %(since)s)) / least({HOUR}, %(now)s - s)
-            * power(0.5, (%(now)s - (least(s + {HOUR}, %(now)s) + greatest(s, %(since)s)) / 2) / %(hl)s)
-        ) AS score
-        FROM (
-            SELECT post_id, likes, comments, shares, extract(epoch FROM start)::float8 AS s
-            FROM {PostStatsBucket._meta.db_table}
-            WHERE start > to_timestamp(%(since)s) - interval '1 hour' AND start < to_timestamp(%(now)s)
-              AND (likes <> 0 OR comments <> 0 OR shares <> 0)
-        ) b
-        GROUP BY post_id
-        ORDER BY score DESC, post_id DESC
-        LIMIT %(limit)s
+        SELECT b.post_id, sum((b.likes * %s::float8 + b.comments * %s::float8 + b.shares * %s::float8) * h.f) AS score
+        FROM {PostStatsBucket._meta.db_table} b
+        JOIN unnest(%s::timestamptz[], %s::float8[]) AS h(start, f) ON b.start = h.start
+        WHERE b.start >= %s AND b.start <= %s
+          AND (NOT (b.likes = 0) OR NOT (b.comments = 0) OR NOT (b.shares = 0))
+        GROUP BY b.post_id
+        ORDER BY score DESC, b.post_id DESC
+        LIMIT %s
     """
-    params = {"wl": WEIGHTS["likes"], "wc": WEIGHTS["comments"], "ws": WEIGHTS["shares"], "now": float(now),
-              "since": float(since), "hl": HALF_LIVES[window], "limit": limit}
-    with connection.cursor() as cursor:
+    params = [WEIGHTS["likes"], WEIGHTS["comments"], WEIGHTS["shares"], starts, [f for _, f in factors],
+              starts[0], starts[-1], limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # the per-post aggregate stays in memory
         cursor.execute(sql, params)
         return [(int(pk), float(score)) for pk, score in cursor.fetchall() if score > 0]
 
@@ -119,29 +139,62 @@ def _read(key: str) -> tuple[list | None, bool]:
     return entry["items"], time.time() - entry["at"] < FRESH_SECONDS
 
 
-def cached(key: str, compute: Callable[[], list]) -> list:
-    """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time."""
-    items, fresh = _read(key)
-    if fresh:
-        return items
-    lock = redis().lock(f"{key}:lock", timeout=LOCK_SECONDS, sleep=0.01, blocking_timeout=WAIT_SECONDS)
-    if items is not None:
-        # Stale: one caller refreshes; everyone else answers at once with the stale list.
-        if not lock.acquire(blocking=False):
-            return items
-    elif not lock.acquire():
-        logger.warning("trends: waited %ss for %s; computing without the lock", WAIT_SECONDS, key)
-        return compute()
+def background_refresh() -> bool:
+    """Whether a stale entry is recomputed in a background thread (the request answers at once with
+    the stale list) rather than by the request that noticed it."""
+    return bool(getattr(settings, "TRENDS_BACKGROUND_REFRESH", True))
+
+
+def _release(lock) -> None:
+    try:
+        lock.release()
+    except LockError:  # it expired while we computed: harmless
+        pass
+
+
+def _refresh(key: str, compute: Callable[[], list], lock) -> list:
     try:
         items, fresh = _read(key)  # someone may have just done it
         if fresh:
             return items
         return _store(key, compute())
     finally:
+        _release(lock)
+
+
+def _refresh_in_background(key: str, compute: Callable[[], list], lock) -> None:
+    def run():
         try:
-            lock.release()
-        except LockError:  # it expired while we computed: harmless
-            pass
+            _refresh(key, compute, lock)
+        except Exception:  # noqa: BLE001 - the stale list stays; the next request tries again
+            logger.exception("trends: could not refresh %s", key)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    threading.Thread(target=run, name=f"trends-refresh {key}", daemon=True).start()
+
+
+def cached(key: str, compute: Callable[[], list]) -> list:
+    """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time."""
+    items, fresh = _read(key)
+    if fresh:
+        return items
+    # thread_local=False: a background thread may release it.
+    lock = redis().lock(f"{key}:lock", timeout=LOCK_SECONDS, sleep=0.01, blocking_timeout=WAIT_SECONDS,
+                        thread_local=False)
+    if items is not None:
+        # Stale: one caller refreshes; everyone else answers at once with the stale list.
+        if not lock.acquire(blocking=False):
+            return items
+        if background_refresh():
+            _refresh_in_background(key, compute, lock)
+            return items
+        return _refresh(key, compute, lock)
+    # Nothing cached: one caller computes, the others wait for its result.
+    if not lock.acquire():
+        logger.warning("trends: waited %ss for %s; computing without the lock", WAIT_SECONDS, key)
+        return compute()
+    return _refresh(key, compute, lock)
 
 
 def trending_post_ids(window: str = "DAY") -> list[tuple[int, float]]:
@@ -157,7 +210,7 @@ def trending_posts(window: str = "DAY", first: int = 20) -> list:
     ids = [pk for pk, _ in trending_post_ids(window)[: max(0, min(first, TOP_N))]]
     if not ids:
         return []
-    posts = Post.objects.select_related("author").in_bulk(ids)
+    posts = Post.objects.defer("search_vector").select_related("author").in_bulk(ids)
     return [posts[pk] for pk in ids if pk in posts]  # a post deleted since is left out
 
 

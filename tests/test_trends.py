@@ -122,7 +122,8 @@ def _age_entry(key, seconds):
     analytics.redis().set(key, json.dumps(raw))
 
 
-def test_a_stale_entry_is_refreshed_by_one_caller_while_others_get_it_at_once(alice, monkeypatch):
+def test_a_stale_entry_is_refreshed_by_one_caller_while_others_get_it_at_once(alice, monkeypatch, settings):
+    settings.TRENDS_BACKGROUND_REFRESH = False
     post = post_at(alice)
     bucket(post, analytics.from_epoch(analytics.hour_of()), likes=1)
     key = trends._key("posts", "DAY")
@@ -140,6 +141,32 @@ def test_a_stale_entry_is_refreshed_by_one_caller_while_others_get_it_at_once(al
         lock.release()
     assert trends.trending_post_ids("DAY") == [(42, 9.0)]  # this caller refreshes it
     assert calls == ["DAY"]
+
+
+def test_a_stale_entry_is_refreshed_in_the_background(monkeypatch, settings):
+    settings.TRENDS_BACKGROUND_REFRESH = True
+    key = trends._key("posts", "HOUR")
+    trends._store(key, [[1, 1.0]])
+    _age_entry(key, trends.FRESH_SECONDS + 1)
+    refreshed = threading.Event()
+
+    def slow_compute(window):
+        time.sleep(0.2)
+        refreshed.set()
+        return [(2, 2.0)]
+
+    monkeypatch.setattr(trends, "compute_post_scores", slow_compute)
+    started = time.perf_counter()
+    assert trends.trending_post_ids("HOUR") == [(1, 1.0)]  # the stale list, at once
+    assert trends.trending_post_ids("HOUR") == [(1, 1.0)]  # the refresh is already under way
+    assert time.perf_counter() - started < 0.15
+    assert refreshed.wait(5)
+    for _ in range(200):  # the thread stores it, then releases the lock
+        if not analytics.redis().exists(f"{key}:lock"):
+            break
+        time.sleep(0.01)
+    assert analytics.redis().exists(f"{key}:lock") == 0  # released by the thread
+    assert trends.trending_post_ids("HOUR") == [(2, 2.0)]
 
 
 def test_a_missing_entry_is_computed_once_for_a_crowd(monkeypatch):
