@@ -636,6 +636,8 @@ def backfill_stats(*, since: datetime | None = None) -> int:
     from .models import Comment, Like, PostStatsBucket, Share
 
     bucket_table, post_table = PostStatsBucket._meta.db_table, Post._meta.db_table
+    if since is not None:
+        since = from_epoch(hour_of(since))  # whole hours: each rebuilt bucket is recounted in full
     since_sql, params = ("", []) if since is None else ("WHERE created_at >= %s", [since])
     union = " UNION ALL ".join(
         f"SELECT post_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS h, "
@@ -644,9 +646,11 @@ def backfill_stats(*, since: datetime | None = None) -> int:
         for kind, model in (("l", Like), ("c", Comment), ("s", Share))
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        reset_where = "" if since is None else "WHERE start >= date_trunc('hour', %s AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
-        cursor.execute(f"UPDATE {bucket_table} SET likes = 0, comments = 0, shares = 0 {reset_where}",
-                       [] if since is None else [since])
+        cursor.execute(
+            f"UPDATE {bucket_table} SET likes = 0, comments = 0, shares = 0 "
+            f"WHERE (likes <> 0 OR comments <> 0 OR shares <> 0) {'' if since is None else 'AND start >= %s'}",
+            params,
+        )
         cursor.execute(
             f"""
             INSERT INTO {bucket_table} AS b (post_id, author_id, start, views, likes, comments, shares)
@@ -658,5 +662,8 @@ def backfill_stats(*, since: datetime | None = None) -> int:
             """,
             params * 3,
         )
-        return cursor.rowcount
-
+        written = cursor.rowcount
+    if not connection.in_atomic_block:
+        with connection.cursor() as cursor:  # statistics and the visibility map (index-only scans) for trends
+            cursor.execute(f"VACUUM (ANALYZE) {bucket_table}")
+    return written

@@ -484,3 +484,26 @@ def test_record_post_views_takes_at_most_100(gql, alice, bob):
     assert analytics.pending_views([post.pk]) == [0]
     r = gql(RECORD, {"ids": [gid(post.pk)] * 100}, user=bob)
     assert r.data["recordPostViews"] == {"recorded": 1, "errors": []}
+
+
+# --- backfill ----------------------------------------------------------------------------------
+def test_backfill_rebuilds_interaction_counts_from_the_rows(alice, bob, carol):
+    from interactions.models import Comment, Like, Share
+
+    post = post_at(alice)
+    this_hour = analytics.from_epoch(analytics.hour_of())
+    Like.objects.create(user=bob, post=post, created_at=this_hour - hours(5) + timedelta(minutes=1))
+    Like.objects.create(user=carol, post=post, created_at=this_hour + timedelta(seconds=1))
+    Comment.objects.create(author=bob, post=post, body="hi", created_at=this_hour + timedelta(seconds=2))
+    Share.objects.create(user=carol, post=post, created_at=this_hour + timedelta(seconds=3))
+    bucket = PostStatsBucket.objects.create(post=post, author=alice, start=this_hour - hours(2), views=7, likes=3)
+
+    assert analytics.backfill_stats() == 2  # buckets written: the two hours with rows
+    expected = {(this_hour - hours(5), 0, 1, 0, 0), (this_hour - hours(2), 7, 0, 0, 0), (this_hour, 0, 1, 1, 1)}
+    assert {(b.start, b.views, b.likes, b.comments, b.shares)
+            for b in PostStatsBucket.objects.filter(post=post)} == expected  # views kept, stale likes reset
+    analytics.backfill_stats(since=this_hour - hours(1) + timedelta(minutes=30))  # from that whole hour on
+    assert {(b.start, b.views, b.likes, b.comments, b.shares)
+            for b in PostStatsBucket.objects.filter(post=post)} == expected
+    bucket.refresh_from_db()
+    assert bucket.views == 7
