@@ -32,7 +32,7 @@ from channels.layers import get_channel_layer
 
 from .conf import conf
 from .executor import run_sync
-from .operations import Batch, Stream, run_event
+from .operations import Batch, SocketContext, Stream, new_request_id, run_event
 
 logger = logging.getLogger(__name__)
 
@@ -189,19 +189,25 @@ class Hub:
                 if any(kind in COALESCED_KINDS for kind, _, _ in events):
                     group.throttle.queued = False
                 try:
-                    results = await run_sync(process_events, events)
+                    await run_sync(process_events, events, self._emit)
                 except Exception:  # noqa: BLE001 - a failed job loses its events, never the hub
                     logger.exception("realtime: processing events of %s failed", name)
                     continue
                 self.stats["jobs"] += 1
-                for sub, payload in results:
-                    if sub.active:
-                        sub.conn.deliver(sub.op_id, payload)
-                        self.stats["deliveries"] += 1
         finally:
             group.worker = None
             if not group.subs and self.groups.get(name) is group and group.throttle.timer is None:
                 self.groups.pop(name, None)
+
+    def _emit(self, results: list) -> None:
+        """From the executor thread: results to hand to the connections, in order, on the loop."""
+        self.loop.call_soon_threadsafe(self._deliver, results)
+
+    def _deliver(self, results: list) -> None:
+        for sub, payload in results:
+            if sub.active:
+                sub.conn.deliver(sub.op_id, payload)
+                self.stats["deliveries"] += 1
 
     # --- legacy keep-alives ----------------------------------------------------------------
     def want_keepalive(self, conn) -> None:
@@ -225,18 +231,22 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
 
-def process_events(events: list) -> list:
+def process_events(events: list, emit=None, chunk: int = 100) -> list:
     """Executor job: for each event, load its object once per source and run every subscriber's selection.
 
-    Returns [(sub, payload_json)] in event order.
+    Subscribers with the same document, variables and viewer share one execution; the topic's
+    ``prime`` answers the viewers' loaders for all of them at once. Results [(sub, payload_json)]
+    go to ``emit`` every ``chunk`` of them (so the first subscribers need not wait for the last),
+    in event order; without ``emit`` they are returned.
     """
-    out = []
+    out: list = []
     for kind, data, subs in events:
         batch = Batch()
         by_source: dict = {}
         for sub in subs:
-            by_source.setdefault(sub.stream.topic.source, []).append(sub)
-        for source, group in by_source.items():
+            topic = sub.stream.topic
+            by_source.setdefault((topic.source, topic.prime), []).append(sub)
+        for (source, prime), group in by_source.items():
             try:
                 root, receivers = source(batch, kind, data, group)
             except Exception:  # noqa: BLE001
@@ -244,12 +254,28 @@ def process_events(events: list) -> list:
                 continue
             if root is None:
                 continue
-            shared: dict = {}
+            contexts = {}
             for sub in receivers:
-                payload = shared.get(sub.stream.share_key)
+                if sub.stream.share_key not in contexts:
+                    contexts[sub.stream.share_key] = SocketContext(sub.viewer, new_request_id())
+            if prime is not None:
+                try:
+                    prime(root, list(contexts.values()), frozenset().union(*(s.stream.field_names for s in receivers)))
+                except Exception:  # noqa: BLE001 - the executions load what priming did not
+                    logger.exception("realtime: priming %s failed", kind)
+            payloads: dict = {}
+            for sub in receivers:
+                key = sub.stream.share_key
+                payload = payloads.get(key)
                 if payload is None:
-                    payload = shared[sub.stream.share_key] = run_event(sub.stream, sub.viewer, root)
+                    payload = payloads[key] = run_event(sub.stream, root, contexts[key])
                 out.append((sub, payload))
+                if emit is not None and len(out) >= chunk:
+                    emit(out)
+                    out = []
+    if emit is not None and out:
+        emit(out)
+        out = []
     return out
 
 

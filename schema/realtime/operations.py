@@ -15,10 +15,11 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 from django.db import models
-from graphql import DocumentNode, GraphQLError, OperationType, located_error
+from graphql import DocumentNode, OperationType, Visitor, located_error, visit
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
@@ -72,11 +73,14 @@ class Topic:
     - ``source(batch, kind, data, subs)``: runs in the executor once per event for all the
       accepted subscriptions sharing this source; returns ``(root, receivers)``: the object to
       execute the selections against (None: send nothing) and which of ``subs`` get it.
+    - ``prime(root, contexts, field_names)``: optional; before the executions, answers for all
+      the subscribers at once what their loaders would ask one by one (e.g. viewer flags).
     """
 
     groups: tuple[str, ...]
     source: Callable[[Batch, str, dict, list], tuple[Any, list]]
     accept: Callable[[str, dict], bool] = field(default=lambda kind, data: True)
+    prime: Callable[[Any, list, frozenset], None] | None = None
 
 
 # --- starting an operation -----------------------------------------------------------------
@@ -104,6 +108,8 @@ class Stream:
     topic: Topic
     # Subscribers whose executions give the same result share them (same document, variables, viewer).
     share_key: tuple = ()
+    # Every field name the document selects (for Topic.prime).
+    field_names: frozenset = frozenset()
 
 
 def new_request_id() -> str:
@@ -152,7 +158,19 @@ def _subscribe(document, context, variables, operation_name, request_id):
         return Refused([format_error(located_error(error, nodes, path.as_list()), request_id)])
     viewer_key = context.user.pk if getattr(context.user, "is_authenticated", False) else None
     share_key = (id(document), dumps(variables or {}), operation_name, viewer_key)
-    return Stream(document, variables, operation_name, topic, share_key)
+    return Stream(document, variables, operation_name, topic, share_key, _field_names(document))
+
+
+@lru_cache(maxsize=2048)
+def _field_names(document: DocumentNode) -> frozenset:
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node, *args):
+            names.add(node.name.value)
+
+    visit(document, Collect())
+    return frozenset(names)
 
 
 def _result_dict(result, request_id) -> dict:
@@ -164,14 +182,13 @@ def _result_dict(result, request_id) -> dict:
 
 
 # --- one event -----------------------------------------------------------------------------
-def run_event(stream: Stream, viewer, root) -> str:
-    """The subscriber's selection executed against ``root`` as ``viewer``: the `next` payload as JSON."""
+def run_event(stream: Stream, root, context: SocketContext) -> str:
+    """The subscriber's selection executed against ``root`` as ``context.user``: the `next` payload as JSON."""
     if isinstance(root, models.Model):
         root = copy.copy(root)  # resolvers may cache per-viewer data on it; the original is shared
-    request_id = new_request_id()
-    result = execute(stream.document, context=SocketContext(viewer, request_id), variables=stream.variables,
+    result = execute(stream.document, context=context, variables=stream.variables,
                      operation_name=stream.operation_name, root=root)
-    return dumps(_result_dict(result, request_id))
+    return dumps(_result_dict(result, context.request_id))
 
 
-__all__ = ["Batch", "Topic", "Refused", "SingleResult", "Stream", "start", "run_event", "GraphQLError"]
+__all__ = ["Batch", "SocketContext", "Topic", "Refused", "SingleResult", "Stream", "start", "run_event"]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import graphene
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from feed import events, selectors
 from feed.models import Post as PostModel
 from feed.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
+from interactions.models import Bookmark, Like
 from interactions.models import Comment as CommentModel
 from interactions.models import Share as ShareModel
 from interactions.selectors import notifications_of
@@ -24,6 +26,7 @@ from ..core.auth import require_viewer
 from ..core.connection import Edge
 from ..core.errors import BadUserInput
 from ..core.node import global_id, parse_global_id
+from ..feed.loaders import ViewerPostFlags
 from ..feed.types import FEED_KEYSET, FeedConnection, Post
 from ..interactions.notifications import Notification
 from ..interactions.types import Comment
@@ -41,6 +44,34 @@ def _pk(value: str, type_name: str, argument: str, model=None) -> int:
 # --- sources: run in the executor, once per event for all the subscribers that share them ----
 def _post(batch: Batch, post_id: int):
     return batch.memo(("post", post_id), lambda: selectors.post_get(post_id))
+
+
+# Post fields whose answer depends on the viewer and that a loader would fetch viewer by viewer.
+_FLAG_FIELDS = {"viewerHasLiked": (Like, "liked"), "viewerHasShared": (ShareModel, "shared"),
+                "viewerHasBookmarked": (Bookmark, "bookmarked")}
+
+
+def prime_viewer_flags(root, contexts, field_names):
+    """The viewer flags of the event's post for every subscriber in ONE query (instead of one each)."""
+    post = getattr(root, "node", root)  # a post, or a feed edge's post
+    wanted = [(model, flag) for name, (model, flag) in _FLAG_FIELDS.items() if name in field_names]
+    viewers = {context.user.pk: context for context in contexts if context.user.is_authenticated}
+    if not wanted or not viewers or not isinstance(post, PostModel):
+        return
+    parts, params = [], []
+    for model, flag in wanted:
+        parts.append(f"SELECT %s, user_id FROM {connection.ops.quote_name(model._meta.db_table)} "
+                     "WHERE post_id = %s AND user_id = ANY(%s)")
+        params += [flag, post.pk, list(viewers)]
+    found = {flag: set() for _, flag in wanted}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for flag, user_id in cursor.fetchall():
+            found[flag].add(user_id)
+    for user_id, context in viewers.items():
+        loader = ViewerPostFlags.of(context)
+        for _, flag in wanted:
+            loader.prime((flag, post.pk), user_id in found[flag])
 
 
 def post_source(batch, kind, data, subs):
@@ -137,7 +168,7 @@ class Subscription(graphene.ObjectType):
     @staticmethod
     def subscribe_feed_updated(root, info):
         require_viewer(info)
-        return Topic((events.POSTS_CREATED, events.SHARES_CREATED), feed_source)
+        return Topic((events.POSTS_CREATED, events.SHARES_CREATED), feed_source, prime=prime_viewer_flags)
 
     @staticmethod
     def subscribe_post_created(root, info, author_id=None, hashtag=None):
@@ -150,12 +181,12 @@ class Subscription(graphene.ObjectType):
             return ((author is None or data.get("author_id") == author)
                     and (tag is None or tag in (data.get("hashtags") or ())))
 
-        return Topic((events.POSTS_CREATED,), post_source, accept)
+        return Topic((events.POSTS_CREATED,), post_source, accept, prime_viewer_flags)
 
     @staticmethod
     def subscribe_post_updated(root, info, post_id):
         pk = _pk(post_id, "Post", "postId", PostModel)
-        return Topic((events.post_updated_group(pk),), post_source)
+        return Topic((events.post_updated_group(pk),), post_source, prime=prime_viewer_flags)
 
     @staticmethod
     def subscribe_post_deleted(root, info, post_id=None):
