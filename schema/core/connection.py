@@ -200,7 +200,7 @@ def _resolve_page_info(page: Page, info):
 
 
 def connection_type(node_type, *, name: str | None = None, edge_fields: dict | None = None,
-                    description: str | None = None):
+                    description: str | None = None, edge_description: str | None = None):
     """``XConnection { edges: [XEdge!]!, pageInfo: PageInfo! }`` and ``XEdge { cursor: String!, node: X! }``.
 
     ``edge_fields`` adds fields to the edge; their resolvers get the :class:`Edge` (``edge.row`` is the
@@ -210,7 +210,7 @@ def connection_type(node_type, *, name: str | None = None, edge_fields: dict | N
     edge_attrs = {
         "cursor": graphene.String(required=True, description="Where this item stands; pass it as `after`."),
         "node": graphene.Field(node_type, required=True, description="The item."),
-        "Meta": type("Meta", (), {"description": f"One {base} in a page of a connection."}),
+        "Meta": type("Meta", (), {"description": edge_description or f"One {base} in a page of a connection."}),
         **(edge_fields or {}),
     }
     edge = type(f"{base}Edge", (graphene.ObjectType,), edge_attrs)

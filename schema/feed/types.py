@@ -214,6 +214,7 @@ FeedConnection = connection_type(
     Post,
     name="Feed",
     description="A page of the viewer's home feed.",
+    edge_description="One entry of a home feed: a post, and the share that brought it in if a share did.",
     edge_fields={
         "share": graphene.Field(
             lambda: _interaction_types().Share,
