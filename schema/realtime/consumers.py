@@ -96,7 +96,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         if self.closing:
             return
         if text_data is None:
-            return await self.bad_message("Messages must be text (JSON).", binary=True)
+            return await self.bad_message("Messages must be text (JSON).")
         limit = int(conf("MAX_MESSAGE_BYTES"))
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             return await self.too_big(limit)
@@ -119,7 +119,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def on_message(self, kind: str, message: dict) -> None:
         raise NotImplementedError
 
-    async def bad_message(self, reason: str, binary: bool = False) -> None:
+    async def bad_message(self, reason: str) -> None:
         raise NotImplementedError
 
     async def too_big(self, limit: int) -> None:
@@ -333,7 +333,7 @@ class TransportWSConsumer(GraphQLSocket):
             timer.cancel()
         super().end_operations()
 
-    async def bad_message(self, reason: str, binary: bool = False) -> None:
+    async def bad_message(self, reason: str) -> None:
         await self.close_with(BAD_REQUEST, reason)
 
     async def too_big(self, limit: int) -> None:
@@ -443,7 +443,7 @@ class LegacyWSConsumer(GraphQLSocket):
     def connection_error(self, message: str) -> None:
         self.send_json({"type": "connection_error", "payload": {"message": message}})
 
-    async def bad_message(self, reason: str, binary: bool = False) -> None:
+    async def bad_message(self, reason: str) -> None:
         # The protocol answers unparsable messages with connection_error and keeps the connection.
         self.connection_error(reason)
 
