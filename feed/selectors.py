@@ -112,10 +112,9 @@ def post_list(
     return PostListing(queryset, POST_ORDERINGS[order], descending)
 
 
-def user_posts(user_id: int, *, with_author: bool = False) -> QuerySet[Post]:
+def user_posts(user_id: int) -> QuerySet[Post]:
     """One user's posts; page newest first on (created_at, id) with the (author, created_at, id) index."""
-    queryset = posts().filter(author_id=user_id)
-    return queryset.select_related("author") if with_author else queryset
+    return posts().filter(author_id=user_id)
 
 
 # --- first rows per parent ------------------------------------------------------------------

@@ -97,3 +97,16 @@ def test_newest_posts_queries_constant(gql, world):
 def test_newest_posts_queries_constant_when_logged_in(gql, world):
     counts = {first: count_queries(gql, NEWEST_POSTS, {"first": first}, user=world)[0] for first in (5, 20, 100)}
     assert counts[5] == counts[20] == counts[100] <= MAX_QUERIES, counts
+
+
+def test_nested_lists_cost_one_query_per_level(gql, world):
+    """Users with their posts, each with likes, shares, comments and replies linking back to their
+    parents: one query per list level whatever the number of users and posts."""
+    query = """query($n: Int!) { users(first: $n) { edges { node { username posts(first: 3) { edges { node {
+      author { username } likes(first: 2) { edges { node { user { username } post { id } } } }
+      shares(first: 2) { edges { node { user { username } post { id } } } }
+      comments(first: 2) { edges { node { post { id } author { username }
+        replies(first: 2) { edges { node { parent { id } author { username } } } } } } } } } } } } } }"""
+    counts = {n: count_queries(gql, query, {"n": n}, user=world)[0] for n in (2, 6)}
+    # auth, users, posts, likes, shares, comments, replies (authors and parents come with them)
+    assert counts[2] == counts[6] == 7, counts

@@ -11,7 +11,7 @@ from ..core.node import parse_global_id
 from ..core.selection import selected_fields
 from ..users.loaders import ViewerFollows
 from .loaders import FirstPosts
-from .types import FEED_KEYSET, FeedConnection, Post, PostConnection, PostFilter, PostOrder
+from .types import FEED_KEYSET, FeedConnection, Post, PostConnection, PostFilter, PostOrder, first_page
 
 
 def _wants_author(info) -> bool:
@@ -20,17 +20,7 @@ def _wants_author(info) -> bool:
 
 def resolve_user_posts(user, info, first=None, after=None):
     """User.posts: newest first. The first page of every user in a list comes from one query."""
-    size = page_size(first)
-    if after is None:
-        return _then_page(FirstPosts.of(info).load((user.pk, size + 1)), size)
-    return paginate(selectors.user_posts(user.pk, with_author=_wants_author(info)), NEWEST_FIRST,
-                    first=size, after=after)
-
-
-def _then_page(future, size):
-    from ..core.loaders import then
-
-    return then(future, lambda rows: Page.from_rows(rows, NEWEST_FIRST, size))
+    return first_page(FirstPosts, user, info, first, after, selectors.user_posts, NEWEST_FIRST, link="author")
 
 
 def _decode_feed_cursor(after: str) -> tuple:

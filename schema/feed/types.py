@@ -27,12 +27,22 @@ def cached_or_load(instance, field: str, loader, info):
     return loader.of(info).load(getattr(instance, f"{field}_id"))
 
 
-def first_page(loader, parent_id: int, info, first, after, queryset_of, keyset: Keyset) -> Page:
-    """A nested connection: the first page of every parent in one query (a loader); a later page seeks."""
+def first_page(loader, parent, info, first, after, queryset_of, keyset: Keyset, *, link: str) -> Page:
+    """A nested connection of ``parent``: the first page of every parent in one query (a loader); a later
+    page seeks. Each row's ``link`` foreign key is set to ``parent``, so asking for it costs nothing."""
     size = page_size(first)
+
+    def linked(rows):
+        for row in rows:
+            setattr(row, link, parent)
+        return rows
+
     if after is None:
-        return then(loader.of(info).load((parent_id, size + 1)), lambda rows: Page.from_rows(rows, keyset, size))
-    return paginate(queryset_of(parent_id), keyset, first=size, after=after)
+        return then(loader.of(info).load((parent.pk, size + 1)),
+                    lambda rows: Page.from_rows(linked(rows), keyset, size))
+    page = paginate(queryset_of(parent.pk), keyset, first=size, after=after)
+    linked(page.rows)
+    return page
 
 
 class Post(DjangoObjectType):
@@ -120,15 +130,16 @@ class Post(DjangoObjectType):
 
     @staticmethod
     def resolve_comments(post, info, first=None, after=None):
-        return first_page(FirstComments, post.pk, info, first, after, selectors.post_comments, OLDEST_FIRST)
+        return first_page(FirstComments, post, info, first, after, selectors.post_comments, OLDEST_FIRST,
+                          link="post")
 
     @staticmethod
     def resolve_likes(post, info, first=None, after=None):
-        return first_page(FirstLikes, post.pk, info, first, after, selectors.post_likes, NEWEST_FIRST)
+        return first_page(FirstLikes, post, info, first, after, selectors.post_likes, NEWEST_FIRST, link="post")
 
     @staticmethod
     def resolve_shares(post, info, first=None, after=None):
-        return first_page(FirstShares, post.pk, info, first, after, selectors.post_shares, NEWEST_FIRST)
+        return first_page(FirstShares, post, info, first, after, selectors.post_shares, NEWEST_FIRST, link="post")
 
     # Views not yet folded into view_count are still in Redis: added per page with one HMGET.
     resolve_view_count = staticmethod(post_view_count)

@@ -61,7 +61,8 @@ class Comment(DjangoObjectType):
 
     @staticmethod
     def resolve_replies(comment, info, first=None, after=None):
-        return first_page(FirstReplies, comment.pk, info, first, after, selectors.comment_replies, OLDEST_FIRST)
+        return first_page(FirstReplies, comment, info, first, after, selectors.comment_replies, OLDEST_FIRST,
+                          link="parent")
 
     @staticmethod
     def resolve_viewer_can_update(comment, info):
