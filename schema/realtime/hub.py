@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,13 +278,17 @@ def process_events(events: list, emit=None, chunk: int = 100) -> list:
     return out
 
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+_other_hubs: dict = {}  # for loops that take no attributes
 
 
 def get_hub() -> Hub:
-    """This event loop's hub."""
+    """This event loop's hub (kept on the loop, so it goes away with it)."""
     loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
+    hub = getattr(loop, "_graphql_realtime_hub", None) or _other_hubs.get(loop)
     if hub is None:
-        hub = _hubs[loop] = Hub()
+        hub = Hub()
+        try:
+            loop._graphql_realtime_hub = hub
+        except AttributeError:
+            _other_hubs[loop] = hub
     return hub
