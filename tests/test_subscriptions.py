@@ -14,42 +14,13 @@ from django.db import transaction
 from feed import events, services as feed_services
 from interactions import services as interaction_services
 from schema.core.node import global_id, parse_global_id
-from schema.realtime import executor, operations
+from schema.realtime import operations
 from schema.realtime.hub import Sub, get_hub, process_events
 from tests.conftest import GraphQLClient, make_user
-from tests.ws_support import LEGACY, Socket, db, subscribed, wait_until
+from tests.ws_support import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
 from users.models import User
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _stop_executor():
-    yield
-    executor.shutdown()
-
-
-@pytest.fixture
-async def sockets():
-    opened = []
-
-    async def open_socket(user=None, subprotocol=None):
-        socket = Socket((subprotocol,) if subprotocol else ("graphql-transport-ws",))
-        opened.append(socket)
-        assert await socket.connect()
-        await socket.init(user=user)
-        if subprotocol == LEGACY:
-            assert (await socket.recv())["type"] == "ka"
-        return socket
-
-    yield open_socket
-    for socket in opened:
-        await socket.disconnect()
 
 
 async def gql(query, variables=None, user=None):
@@ -129,7 +100,7 @@ POST_UPDATED = """subscription U($id: ID!) {
 async def test_post_updated_runs_the_selection_as_each_subscriber(sockets):
     alice, bob = await db(make_user, "alice"), await db(make_user, "bob")
     post_id = await create_post(alice, "Like me")
-    alice_socket, bob_socket, anonymous = await sockets(alice), await sockets(bob), await sockets()
+    alice_socket, bob_socket, anonymous = await sockets(user=alice), await sockets(user=bob), await sockets()
     for socket in (alice_socket, bob_socket, anonymous):
         await subscribe(socket, "u", POST_UPDATED, {"id": post_id})
     pk = parse_global_id(post_id)[1]
@@ -147,7 +118,7 @@ async def test_post_updated_runs_the_selection_as_each_subscriber(sockets):
 async def test_post_updated_over_the_legacy_protocol_and_edits(sockets):
     alice = await db(make_user, "alice")
     post_id = await create_post(alice, "First draft")
-    socket = await sockets(subprotocol=LEGACY)
+    socket = await sockets((LEGACY,))
     await socket.send({"id": "1", "type": "start", "payload": {
         "query": "subscription U($id: ID!) { postUpdated(postId: $id) { body editedAt } }", "variables": {"id": post_id}}})
     await wait_until(lambda: any(get_hub().subscriptions(name) for name in get_hub().joined if name.endswith(".updated")))
@@ -207,7 +178,7 @@ async def test_post_deleted_for_one_post_or_all(sockets):
 async def test_comment_added_with_per_subscriber_permissions(sockets):
     alice, bob = await db(make_user, "alice"), await db(make_user, "bob")
     post_id = await create_post(alice, "Discuss")
-    alice_socket, bob_socket = await sockets(alice), await sockets(bob)
+    alice_socket, bob_socket = await sockets(user=alice), await sockets(user=bob)
     query = ("subscription C($id: ID!) { commentAdded(postId: $id) "
              "{ body author { username } post { id } parent { body } viewerCanDelete } }")
     for socket in (alice_socket, bob_socket):
@@ -233,7 +204,7 @@ async def test_comment_added_with_per_subscriber_permissions(sockets):
 # --- notificationReceived ------------------------------------------------------------------
 async def test_notifications_reach_their_recipient_only(sockets):
     alice, bob, carol = await db(make_user, "alice"), await db(make_user, "bob"), await db(make_user, "carol")
-    alice_socket, carol_socket = await sockets(alice), await sockets(carol)
+    alice_socket, carol_socket = await sockets(user=alice), await sockets(user=carol)
     query = "subscription { notificationReceived { kind actor { username } post { body } read } }"
     await subscribe(alice_socket, "n", query, group=events.notifications_group(alice.pk))
     await subscribe(carol_socket, "n", query, group=events.notifications_group(carol.pk))
@@ -256,7 +227,7 @@ async def test_feed_updated_reaches_followers_and_the_author(sockets):
     follow = "mutation F($id: ID!) { followUser(input: {userId: $id}) { errors { code } } }"
     await gql(follow, {"id": global_id("User", bob.pk)}, alice)
     await gql(follow, {"id": global_id("User", dave.pk)}, alice)
-    alice_socket, carol_socket = await sockets(alice), await sockets(carol)
+    alice_socket, carol_socket = await sockets(user=alice), await sockets(user=carol)
     query = ("subscription { feedUpdated { cursor node { body author { username } viewerCanUpdate viewerHasLiked } "
              "share { user { username } comment } } }")
     await subscribe(alice_socket, "f", query)

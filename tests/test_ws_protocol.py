@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from schema.realtime import executor, operations
+from schema.realtime import operations
 from tests.conftest import make_user
-from tests.ws_support import LEGACY, TRANSPORT, Closed, Socket, db, subscribed
+from tests.ws_support import LEGACY, TRANSPORT, Closed, Socket, anyio_backend, db, sockets, subscribed  # noqa: F401
 from users.models import Follow
 
 # The server's threads see committed rows only: tests that need users commit them (transaction=True).
@@ -17,34 +17,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.django_db]
 committed = pytest.mark.django_db(transaction=True)
 
 VIEWER = "query Me { viewer { username } }"
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _stop_executor():
-    yield
-    executor.shutdown()
-
-
-@pytest.fixture
-async def sockets():
-    opened = []
-
-    async def open_socket(*args, init=True, user=None, **kwargs):
-        socket = Socket(*args, **kwargs)
-        opened.append(socket)
-        assert await socket.connect()
-        if init:
-            await socket.init(user=user)
-        return socket
-
-    yield open_socket
-    for socket in opened:
-        await socket.disconnect()
 
 
 async def subscribe(socket, op_id, query, variables=None, operation_name=None):

@@ -6,12 +6,14 @@ import asyncio
 import json
 import time
 
+import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from graphql_jwt.shortcuts import get_token
 
 from config.asgi import application
+from schema.realtime import executor
 from schema.realtime.hub import get_hub
 
 TRANSPORT = "graphql-transport-ws"
@@ -104,3 +106,37 @@ def _run_and_close(fn, *args, **kwargs):
 async def db(fn, *args, **kwargs):
     """Runs ORM code from an async test (in a thread), closing that thread's connection after."""
     return await sync_to_async(_run_and_close)(fn, *args, **kwargs)
+
+
+# --- fixtures (import them into a test module to use them) ----------------------------------
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+async def sockets():
+    """Opens sockets: ``await sockets(subprotocols, init=True, user=None, headers=None)``.
+
+    At the end all are closed and the websocket layer's threads stopped (their database
+    connections closed).
+
+    ``init`` sends connection_init (with ``user``'s token) and expects the ack (and, for the legacy
+    protocol, the first ``ka``).
+    """
+    opened = []
+
+    async def open_socket(subprotocols=(TRANSPORT,), *, init=True, user=None, headers=None):
+        socket = Socket(subprotocols, headers=headers)
+        opened.append(socket)
+        assert await socket.connect()
+        if init:
+            await socket.init(user=user)
+            if socket.subprotocol == LEGACY:
+                assert await socket.recv() == {"type": "ka"}
+        return socket
+
+    yield open_socket
+    for socket in opened:
+        await socket.disconnect()
+    await sync_to_async(executor.shutdown, thread_sensitive=False)()
