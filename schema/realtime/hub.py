@@ -81,7 +81,6 @@ class Hub:
         self._tasks: set[asyncio.Task] = set()
         self.keepalive_conns: set = set()
         self._keepalive_timer: asyncio.TimerHandle | None = None
-        self.stats = {"events": 0, "jobs": 0, "deliveries": 0, "dropped_events": 0}
 
     # --- subscriptions ---------------------------------------------------------------------
     async def add(self, sub: Sub) -> None:
@@ -124,6 +123,7 @@ class Hub:
             if not wanted and group is not None and not group.subs:
                 if group.throttle.timer is not None:
                     group.throttle.timer.cancel()
+                    group.throttle.timer = None
                 if group.worker is None:
                     self.groups.pop(name, None)
 
@@ -148,7 +148,6 @@ class Hub:
         group = self.groups.get(name)
         if group is None or not group.subs:
             return
-        self.stats["events"] += 1
         if kind in COALESCED_KINDS:
             self._coalesce(name, group, kind, data)
         else:
@@ -175,7 +174,6 @@ class Hub:
             return
         if len(group.pending) >= int(conf("MAX_PENDING_EVENTS")):
             group.pending.popleft()
-            self.stats["dropped_events"] += 1
             logger.warning("realtime: group %s is behind; dropped its oldest event", name)
         group.pending.append((kind, data, subs))
         if group.worker is None:
@@ -192,7 +190,6 @@ class Hub:
                 except Exception:  # noqa: BLE001 - a failed job loses its events, never the hub
                     logger.exception("realtime: processing events of %s failed", name)
                     continue
-                self.stats["jobs"] += 1
         finally:
             group.worker = None
             if not group.subs and self.groups.get(name) is group and group.throttle.timer is None:
@@ -206,7 +203,6 @@ class Hub:
         for sub, payload in results:
             if sub.active:
                 sub.conn.deliver(sub.op_id, payload)
-                self.stats["deliveries"] += 1
 
     # --- legacy keep-alives ----------------------------------------------------------------
     def want_keepalive(self, conn) -> None:
