@@ -189,7 +189,6 @@ class Hub:
                     await run_sync(process_events, events, self._emit)
                 except Exception:  # noqa: BLE001 - a failed job loses its events, never the hub
                     logger.exception("realtime: processing events of %s failed", name)
-                    continue
         finally:
             group.worker = None
             if not group.subs and self.groups.get(name) is group and group.throttle.timer is None:
