@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Each request runs in a thread of its own under ASGI: share database connections through a pool
+# (see DB_POOL in config/settings.py).
+os.environ.setdefault("DB_POOL", "1")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 

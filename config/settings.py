@@ -103,6 +103,18 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # No JIT: it compiles for tens of milliseconds whenever a plan's estimated cost is high (the home
 # feed's, say), while the queries of this service run in a few milliseconds.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# Under ASGI every request runs its sync code in a thread of its own, so a persistent connection
+# (thread-local) is not reused: each request would open a new PostgreSQL connection (~8 ms) and
+# leave it open. A connection pool (psycopg_pool) shares connections between those threads.
+# config/asgi.py turns it on for servers; DB_POOL=1/0 overrides.
+if env_bool("DB_POOL", False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
+        "timeout": 10,
+    }
 # Parallel test runs (several developers or CI on one server) can pick their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
