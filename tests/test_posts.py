@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from graphql_relay import to_global_id
 
 from feed.models import Post, PostHashtag
@@ -11,7 +10,6 @@ from feed.signals import post_mentions_changed
 from interactions.models import Comment, Like, Notification, Share
 from users.models import User
 
-from .conftest import make_user
 
 CREATE = """mutation($body: String!) { createPost(input: {body: $body}) {
   post { id body hashtags mentions { username } author { username postCount } editedAt viewerCanUpdate }
