@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,27 @@ def group_of(kind: str, data: dict) -> str:
     return _GROUPS[kind](data)
 
 
+def _publish_sync(layer, group: str, message: dict) -> bool:
+    """PUBLISH straight to Redis for channels-redis's pub/sub layer with one host.
+
+    ``group_send`` is a coroutine: from a sync service it costs an event loop hop and, outside a
+    server, a new Redis connection per event (~4 ms of CPU, more than a like's SQL). The pub/sub
+    layer's ``group_send`` is one PUBLISH of the serialized message on ``<prefix>__group__<group>``
+    (channels-redis 4.3, pinned); this does that PUBLISH on django-redis's pooled sync connection.
+    Falls back to ``group_send`` for any other layer.
+    """
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    if not isinstance(layer, RedisPubSubChannelLayer) or len(config.get("hosts", [])) != 1:
+        return False
+    from django_redis import get_redis_connection
+
+    channel = f"{config.get('prefix', 'asgi')}__group__{group}"
+    get_redis_connection("default").publish(channel, layer.serialize(message))
+    return True
+
+
 def _send(kind: str, data: dict) -> None:
     from channels.layers import get_channel_layer
 
@@ -75,7 +97,9 @@ def _send(kind: str, data: dict) -> None:
         return
     try:
         group = group_of(kind, data)
-        async_to_sync(layer.group_send)(group, {"type": "domain.event", "group": group, "kind": kind, "data": data})
+        message = {"type": "domain.event", "group": group, "kind": kind, "data": data}
+        if not _publish_sync(layer, group, message):
+            async_to_sync(layer.group_send)(group, message)
     except Exception:  # noqa: BLE001 - a lost realtime message must never fail the write
         logger.exception("could not publish %s event", kind)
 
