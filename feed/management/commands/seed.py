@@ -122,6 +122,14 @@ class Command(BaseCommand):
         with stages("analyze"), connection.cursor() as cursor:
             for model in LOADED:
                 cursor.execute(f"ANALYZE {_table(model)}")
+        # Hourly analytics buckets from the loaded rows, then the trend lists, so timelines and
+        # trends answer from the first request.
+        from interactions.analytics import backfill_stats
+        from interactions.trends import refresh_trends
+
+        with stages("analytics"):
+            backfill_stats()
+            refresh_trends()
         total = time.monotonic() - started
         counts = ", ".join(f"{len(data[key]['id']):,} {key}" for key in
                            ("users", "follows", "posts", "likes", "comments", "shares", "bookmarks"))
@@ -399,6 +407,9 @@ class Loader:
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
             names = ", ".join(_table(model) for model in self.tables)
+            # Deferred foreign-key checks of rows written earlier in this transaction (a test's, say)
+            # must run before TRUNCATE may touch their tables.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             rebuild = self._drop_secondary_structures()
             self._copy_all()
