@@ -217,24 +217,28 @@ def like_create(*, user: User, post_id: int) -> tuple[Like | None, bool]:
     return _atomic_or_not_found(run)
 
 
-def like_delete(*, user: User, post_id: int) -> bool:
-    """Takes a like back. Returns whether one was removed; unliking again changes nothing."""
+def _delete_pair(table: str, *, user: User, post_id: int, counter: str, kind: str) -> bool:
+    """Deletes the user's like/share of a post and takes it off the counter and the hour it was counted in."""
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {LIKE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING created_at",
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s AND post_id = %s RETURNING created_at",
                            [user.pk, post_id])
             deleted = cursor.fetchone()
         if deleted is None:
             _require_post(post_id)
             return False
-        author_id = _bump_post(post_id, "like_count", -1, relaxed=True)
-        # Taken back from the hour it was counted in.
-        record_interaction(post_id=post_id, author_id=author_id, kind="likes", delta=-1, at=deleted[0])
+        author_id = _bump_post(post_id, counter, -1, relaxed=True)
+        record_interaction(post_id=post_id, author_id=author_id, kind=kind, delta=-1, at=deleted[0])
         publish("post_updated", post_id=post_id)
         return True
 
     return _atomic_or_not_found(run)
+
+
+def like_delete(*, user: User, post_id: int) -> bool:
+    """Takes a like back. Returns whether one was removed; unliking again changes nothing."""
+    return _delete_pair(LIKE_TABLE, user=user, post_id=post_id, counter="like_count", kind="likes")
 
 
 # --- shares ---------------------------------------------------------------------
@@ -269,22 +273,7 @@ def share_create(*, user: User, post_id: int, comment: str | None = None) -> tup
 
 def share_delete(*, user: User, post_id: int) -> bool:
     """Takes a share back. Returns whether one was removed; unsharing again changes nothing."""
-
-    def run():
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {SHARE_TABLE} WHERE user_id = %s AND post_id = %s RETURNING created_at",
-                           [user.pk, post_id])
-            deleted = cursor.fetchone()
-        if deleted is None:
-            _require_post(post_id)
-            return False
-        author_id = _bump_post(post_id, "share_count", -1, relaxed=True)
-        # Taken back from the hour it was counted in.
-        record_interaction(post_id=post_id, author_id=author_id, kind="shares", delta=-1, at=deleted[0])
-        publish("post_updated", post_id=post_id)
-        return True
-
-    return _atomic_or_not_found(run)
+    return _delete_pair(SHARE_TABLE, user=user, post_id=post_id, counter="share_count", kind="shares")
 
 
 # --- bookmarks ------------------------------------------------------------------

@@ -49,19 +49,29 @@ class LikePost(BaseMutation):
         return {"post": post, "like": like}
 
 
-class UnlikePost(BaseMutation):
-    """Takes a like back; doing it again changes nothing."""
+class _PostAction(BaseMutation):
+    """A change to the viewer's relation to one post, answered with the post."""
+
+    class Meta:
+        abstract = True
 
     class Input:
         post_id = graphene.ID(required=True, description="The global id of the post.")
 
-    post = graphene.Field(Post, description="The post, with its updated likeCount.")
+    service = None  # the interactions service: (user=, post_id=)
 
     @classmethod
     def perform(cls, info, viewer, post_id):
         pk = decode_id(post_id, "Post", "post_id")
-        services.like_delete(user=viewer, post_id=pk)
+        cls.service(user=viewer, post_id=pk)
         return {"post": _post(info, pk)}
+
+
+class UnlikePost(_PostAction):
+    """Takes a like back; doing it again changes nothing."""
+
+    post = graphene.Field(Post, description="The post, with its updated likeCount.")
+    service = staticmethod(services.like_delete)
 
 
 class CreateComment(BaseMutation):
@@ -137,49 +147,25 @@ class SharePost(BaseMutation):
         return {"share": share, "post": _post(info, pk, *([share] if wants_share_post else []))}
 
 
-class UnsharePost(BaseMutation):
+class UnsharePost(_PostAction):
     """Takes a share back; doing it again changes nothing."""
 
-    class Input:
-        post_id = graphene.ID(required=True, description="The global id of the post.")
-
     post = graphene.Field(Post, description="The post, with its updated shareCount.")
-
-    @classmethod
-    def perform(cls, info, viewer, post_id):
-        pk = decode_id(post_id, "Post", "post_id")
-        services.share_delete(user=viewer, post_id=pk)
-        return {"post": _post(info, pk)}
+    service = staticmethod(services.share_delete)
 
 
-class BookmarkPost(BaseMutation):
+class BookmarkPost(_PostAction):
     """Bookmarks a post, privately; bookmarking again changes nothing."""
 
-    class Input:
-        post_id = graphene.ID(required=True, description="The global id of the post.")
-
     post = graphene.Field(Post, description="The post bookmarked.")
-
-    @classmethod
-    def perform(cls, info, viewer, post_id):
-        pk = decode_id(post_id, "Post", "post_id")
-        services.bookmark_create(user=viewer, post_id=pk)
-        return {"post": _post(info, pk)}
+    service = staticmethod(services.bookmark_create)
 
 
-class UnbookmarkPost(BaseMutation):
+class UnbookmarkPost(_PostAction):
     """Removes a bookmark; doing it again changes nothing."""
 
-    class Input:
-        post_id = graphene.ID(required=True, description="The global id of the post.")
-
     post = graphene.Field(Post, description="The post no longer bookmarked.")
-
-    @classmethod
-    def perform(cls, info, viewer, post_id):
-        pk = decode_id(post_id, "Post", "post_id")
-        services.bookmark_delete(user=viewer, post_id=pk)
-        return {"post": _post(info, pk)}
+    service = staticmethod(services.bookmark_delete)
 
 
 class MarkNotificationsRead(BaseMutation):

@@ -62,40 +62,40 @@ def _target_user(user_id: str) -> UserModel:
     return user
 
 
-class FollowUser(BaseMutation):
-    """Follows a user; following again changes nothing."""
+class _FollowAction(BaseMutation):
+    """Follows or unfollows a user; answered with both users' fresh counts."""
+
+    class Meta:
+        abstract = True
 
     class Input:
-        user_id = graphene.ID(required=True, description="The global id of the user to follow.")
+        user_id = graphene.ID(required=True, description="The global id of the user.")
+
+    service = None  # users.services.follow_create / follow_delete: (follower=, followee=)
+
+    @classmethod
+    def perform(cls, info, viewer, user_id):
+        followee = _target_user(user_id)
+        cls.service(follower=viewer, followee=followee)
+        followee.refresh_from_db()
+        viewer.refresh_from_db()
+        return {"user": followee, "viewer": viewer}
+
+
+class FollowUser(_FollowAction):
+    """Follows a user; following again changes nothing."""
 
     user = graphene.Field(User, description="The user followed.")
     viewer = graphene.Field(User, description="The viewer, with updated counts.")
-
-    @classmethod
-    def perform(cls, info, viewer, user_id):
-        followee = _target_user(user_id)
-        services.follow_create(follower=viewer, followee=followee)
-        followee.refresh_from_db()
-        viewer.refresh_from_db()
-        return {"user": followee, "viewer": viewer}
+    service = staticmethod(services.follow_create)
 
 
-class UnfollowUser(BaseMutation):
+class UnfollowUser(_FollowAction):
     """Stops following a user; unfollowing again changes nothing."""
-
-    class Input:
-        user_id = graphene.ID(required=True, description="The global id of the user to unfollow.")
 
     user = graphene.Field(User, description="The user unfollowed.")
     viewer = graphene.Field(User, description="The viewer, with updated counts.")
-
-    @classmethod
-    def perform(cls, info, viewer, user_id):
-        followee = _target_user(user_id)
-        services.follow_delete(follower=viewer, followee=followee)
-        followee.refresh_from_db()
-        viewer.refresh_from_db()
-        return {"user": followee, "viewer": viewer}
+    service = staticmethod(services.follow_delete)
 
 
 class UserMutations(graphene.ObjectType):
