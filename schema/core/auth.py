@@ -8,6 +8,7 @@ read public data. Resolvers ask :func:`get_viewer` / :func:`require_viewer`.
 
 from __future__ import annotations
 
+import jwt
 from django.contrib.auth.models import AnonymousUser
 from django.dispatch import receiver
 from django.utils import timezone
@@ -41,9 +42,8 @@ def user_from_token(token: str):
         user = get_user_by_payload(payload)
     except JSONWebTokenExpired:
         raise Unauthenticated("The access token has expired; refresh it.") from None
-    except JSONWebTokenError:
-        raise Unauthenticated("The access token is not valid.") from None
-    except Exception:  # noqa: BLE001 - any malformed token is the caller's problem, not a 500
+    except (JSONWebTokenError, jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+        # A malformed or forged token is the caller's problem, not a 500 (a database outage still is).
         raise Unauthenticated("The access token is not valid.") from None
     if user is None:
         raise Unauthenticated("The access token's user no longer exists.")

@@ -25,14 +25,35 @@ from graphql import (
 )
 from graphql import execute as graphql_execute
 from graphql_jwt.exceptions import JSONWebTokenError
-from graphql import is_non_null_type
+from graphql import ValidationRule, is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
 
 logger = logging.getLogger("schema.errors")
 
+NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
+
+
+class NoNulCharacters(ValidationRule):
+    """PostgreSQL cannot store NUL in text: refuse it in string literals up front (BAD_USER_INPUT)."""
+
+    def enter_string_value(self, node, *args):
+        if "\x00" in node.value:
+            self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_USER_INPUT"}))
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 # Extra validation rules (query cost limits plug in here).
-VALIDATION_RULES: list = []
+VALIDATION_RULES: list = [NoNulCharacters]
 
 
 class ExecutionContext(DeferredExecutionContext):
@@ -94,6 +115,8 @@ def operation_type(document: DocumentNode, operation_name: str | None) -> Operat
 
 
 def execute(document: DocumentNode, *, context, variables=None, operation_name=None, root=None) -> ExecutionResult:
+    if variables and _has_nul(variables):
+        return ExecutionResult(data=None, errors=[GraphQLError(NUL_MESSAGE, extensions={"code": "BAD_USER_INPUT"})])
     result = graphql_execute(
         _schema(),
         document,
