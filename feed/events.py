@@ -68,24 +68,49 @@ def group_of(kind: str, data: dict) -> str:
     return _GROUPS[kind](data)
 
 
+_sync_clients: dict = {}  # the channel layer's Redis address -> a pooled sync client (thread- and fork-safe)
+
+
+def _sync_client(host):
+    """A sync Redis client for one ``hosts`` entry of channels-redis (a URL or {"address": URL, ...});
+    None for other forms (sentinels, (host, port) pairs), which go through ``group_send``."""
+    if isinstance(host, str):
+        address, options = host, {}
+    elif isinstance(host, dict) and isinstance(host.get("address"), str):
+        options = {key: value for key, value in host.items() if key != "address"}
+        address = host["address"]
+    else:
+        return None
+    key = (address, repr(sorted(options.items())))
+    client = _sync_clients.get(key)
+    if client is None:
+        import redis
+
+        client = _sync_clients.setdefault(key, redis.Redis.from_url(address, **options))
+    return client
+
+
 def _publish_sync(layer, group: str, message: dict) -> bool:
     """PUBLISH straight to Redis for channels-redis's pub/sub layer with one host.
 
     ``group_send`` is a coroutine: from a sync service it costs an event loop hop and, outside a
     server, a new Redis connection per event (~4 ms of CPU, more than a like's SQL). The pub/sub
     layer's ``group_send`` is one PUBLISH of the serialized message on ``<prefix>__group__<group>``
-    (channels-redis 4.3, pinned); this does that PUBLISH on django-redis's pooled sync connection.
-    Falls back to ``group_send`` for any other layer.
+    (channels-redis 4.3, pinned) to its (single) host; this does that PUBLISH on a pooled sync
+    connection to THAT host (the channel layer's, which need not be the cache's).
+    Falls back to ``group_send`` for any other layer or host form.
     """
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
     config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
-    if not isinstance(layer, RedisPubSubChannelLayer) or len(config.get("hosts", [])) != 1:
+    hosts = config.get("hosts") or []
+    if not isinstance(layer, RedisPubSubChannelLayer) or isinstance(hosts, (str, bytes)) or len(hosts) != 1:
         return False
-    from django_redis import get_redis_connection
-
+    client = _sync_client(hosts[0])
+    if client is None:
+        return False
     channel = f"{config.get('prefix', 'asgi')}__group__{group}"
-    get_redis_connection("default").publish(channel, layer.serialize(message))
+    client.publish(channel, layer.serialize(message))
     return True
 
 
