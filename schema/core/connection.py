@@ -171,8 +171,8 @@ def paginate(queryset, keyset: Keyset, *, first: int | None, after: str | None =
     size = page_size(first)
     if after:
         queryset = keyset.seek(queryset, after)
-    if size == 0:
-        return Page([], keyset, has_next_page=False, has_previous_page=after is not None)
+    # `first: 0` still reads one row: hasNextPage says whether there are items (Relay's rule, and what
+    # the nested connections and the feed answer).
     rows = list(queryset.order_by(*keyset.order_by())[: size + 1])
     return Page.from_rows(rows, keyset, size, after=after, node_of=node_of)
 

@@ -1,0 +1,153 @@
+"""Keyset pagination of every list: paged to the end with ties in the sort key, no gaps or repeats,
+hasNextPage false on the last page, `first: 0`, and a cursor of another list or ordering refused
+with BAD_USER_INPUT (never a 500)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from graphql_relay import to_global_id
+
+from feed.models import Post, PostHashtag
+from interactions.models import Bookmark, Comment, Like, Notification, Share
+from users.models import Follow, User
+
+from .conftest import make_user
+
+N = 23
+
+
+@pytest.fixture
+def world(db):
+    """Everything in groups of three with the same created_at (and like counts in groups too)."""
+    viewer = make_user("viewer")
+    now = timezone.now()
+    at = lambda i: now - datetime.timedelta(minutes=i // 3)  # noqa: E731
+    users = User.objects.bulk_create(
+        User(username=f"user{i}", email=f"user{i}@example.com", date_joined=at(i)) for i in range(N)
+    )
+    Follow.objects.bulk_create(Follow(follower=viewer, followee=u, created_at=at(i)) for i, u in enumerate(users))
+    Follow.objects.bulk_create(Follow(follower=u, followee=viewer, created_at=at(i)) for i, u in enumerate(users))
+    posts = Post.objects.bulk_create(
+        Post(author=users[0] if i % 2 else viewer, body=f"post {i} #tag", hashtags=["tag"], created_at=at(i),
+             like_count=i % 4, comment_count=i % 3, share_count=i % 2)
+        for i in range(N)
+    )
+    PostHashtag.objects.bulk_create(PostHashtag(post=p, tag="tag", created_at=p.created_at) for p in posts)
+    hot = posts[0]
+    Like.objects.bulk_create(Like(user=u, post=hot, created_at=at(i)) for i, u in enumerate(users))
+    Share.objects.bulk_create(Share(user=u, post=posts[-1 - i], created_at=now + datetime.timedelta(minutes=i // 3))
+                              for i, u in enumerate(users[:-1]))
+    Share.objects.bulk_create(Share(user=u, post=hot, created_at=at(i)) for i, u in enumerate(users[1:], 1))
+    Bookmark.objects.bulk_create(Bookmark(user=viewer, post=p, created_at=at(i)) for i, p in enumerate(posts))
+    top = Comment.objects.bulk_create(Comment(post=hot, author=u, body="c", created_at=at(-i))
+                                      for i, u in enumerate(users))
+    Comment.objects.bulk_create(Comment(post=hot, author=u, body="r", parent=top[0], created_at=at(-i))
+                                for i, u in enumerate(users))
+    Notification.objects.bulk_create(
+        Notification(recipient=viewer, actor=u, kind="FOLLOW", created_at=at(i)) for i, u in enumerate(users)
+    )
+    return {"viewer": viewer, "hot": hot, "top": top[0], "users": users}
+
+
+def _conn(field: str, inner: str = "node { id }") -> str:
+    return f"edges {{ cursor {inner} }} pageInfo {{ hasNextPage hasPreviousPage endCursor }}"
+
+
+HOT = "$id: ID!, "
+LISTS = {
+    # name: (query with $first/$after, path to the connection, expected count)
+    "users": ("query($first: Int, $after: String) { users(first: $first, after: $after) { %s } }", ["users"], N + 1),
+    "followers": ("query($first: Int, $after: String) { viewer { followers(first: $first, after: $after) { %s } } }",
+                  ["viewer", "followers"], N),
+    "following": ("query($first: Int, $after: String) { viewer { following(first: $first, after: $after) { %s } } }",
+                  ["viewer", "following"], N),
+    "user_posts": ("query($first: Int, $after: String) { viewer { posts(first: $first, after: $after) { %s } } }",
+                   ["viewer", "posts"], (N + 1) // 2),
+    "feed": ("query($first: Int, $after: String) { feed(first: $first, after: $after) { %s } }", ["feed"], N),
+    "comments": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { "
+                 "comments(first: $first, after: $after) { %s } } }", ["post", "comments"], N),
+    "likes": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { likes(first: $first, after: $after) "
+              "{ %s } } }", ["post", "likes"], N),
+    "shares": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { shares(first: $first, after: $after) "
+               "{ %s } } }", ["post", "shares"], N - 1),
+    "replies": ("query($first: Int, $after: String, $c: ID!) { node(id: $c) { ... on Comment { "
+                "replies(first: $first, after: $after) { %s } } } }", ["node", "replies"], N),
+    "bookmarks": ("query($first: Int, $after: String) { bookmarks(first: $first, after: $after) { %s } }",
+                  ["bookmarks"], N),
+    "notifications": ("query($first: Int, $after: String) { notifications(first: $first, after: $after) { %s } }",
+                      ["notifications"], N),
+}
+for _order in ("CREATED_AT", "LIKE_COUNT", "COMMENT_COUNT", "SHARE_COUNT"):
+    for _direction in ("ASC", "DESC"):
+        for _filter in ("", ', filter: {hashtag: "tag"}'):
+            LISTS[f"posts_{_order}_{_direction}{'_tag' if _filter else ''}"] = (
+                "query($first: Int, $after: String) { posts(first: $first, after: $after, "
+                f"orderBy: {{field: {_order}, direction: {_direction}}}{_filter}) {{ %s }} }}", ["posts"], N)
+
+
+def _run(gql, world, name, first, after):
+    query, path, _ = LISTS[name]
+    variables = {"first": first, "after": after, "id": to_global_id("Post", world["hot"].pk),
+                 "c": to_global_id("Comment", world["top"].pk)}
+    declared = query.split(")", 1)[0]
+    variables = {k: v for k, v in variables.items() if f"${k}" in declared}
+    r = gql(query % _conn(name), variables, user=world["viewer"])
+    data = r.data
+    for key in path:
+        data = data[key] if data is not None else None
+    return r, data
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_paging_to_the_end_with_ties(gql, world, name):
+    expected = LISTS[name][2]
+    seen, after, pages = [], None, 0
+    while True:
+        r, page = _run(gql, world, name, 4, after)
+        assert r.status == 200 and not r.errors, r.body
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        assert len(page["edges"]) == 4
+        after = page["pageInfo"]["endCursor"]
+        assert pages < 20
+    assert len(seen) == len(set(seen)) == expected, (len(seen), len(set(seen)), expected)
+    # The whole list in one page is the same list, in the same order.
+    r, whole = _run(gql, world, name, 100, None)
+    assert [edge["node"]["id"] for edge in whole["edges"]] == seen
+    assert whole["pageInfo"]["hasNextPage"] is False
+    # first: 0 is an empty page whose hasNextPage says whether there are items (Relay's rule, the same
+    # for top-level and nested lists); after the last item, an empty last page.
+    r, empty = _run(gql, world, name, 0, None)
+    assert not r.errors and empty["edges"] == [] and empty["pageInfo"]["hasNextPage"] is True, r.body
+    r, past = _run(gql, world, name, 4, whole["edges"][-1]["cursor"])
+    assert not r.errors and past["edges"] == [] and past["pageInfo"]["hasNextPage"] is False
+
+
+def _cursors(gql, world) -> dict[str, str]:
+    """A real second-page cursor of every list."""
+    found = {}
+    for name in LISTS:
+        r, page = _run(gql, world, name, 4, None)
+        found[name] = page["edges"][-1]["cursor"]
+    return found
+
+
+def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, world):
+    cursors = _cursors(gql, world)
+    cursors["garbage"] = "not-a-cursor"
+    cursors["number"] = "WzEsMl0"  # [1,2]
+    cursors["string"] = "WyJ4IiwxXQ"  # ["x",1]
+    cursors["float"] = "WzEuNSwxXQ"  # [1.5,1]
+    cursors["huge"] = "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LDFd"  # [99999999999999999999,1]
+    for name in LISTS:
+        for source, cursor in cursors.items():
+            r, page = _run(gql, world, name, 4, cursor)
+            assert r.status == 200, (name, source, r.body)
+            if r.errors:
+                assert r.error_codes() == ["BAD_USER_INPUT"], (name, source, r.body)
