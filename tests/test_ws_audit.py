@@ -216,3 +216,42 @@ def test_sync_publish_goes_to_the_channel_layers_redis_not_the_caches(settings, 
     finally:
         pubsub.close()
         client.close()
+
+
+# --- graphql-transport-ws edge cases ---------------------------------------------------------
+@pytest.mark.parametrize("message", [
+    {"id": "1", "type": "next", "payload": {"data": {}}},  # server-to-client messages
+    {"id": "1", "type": "error", "payload": []},
+    {"type": "connection_ack"},
+    {"type": "ping", "payload": "not an object"},  # PROTOCOL.md: payload?: Record<string, unknown> | null
+    {"type": "ping", "payload": [1]},
+    {"type": "pong", "payload": 5},
+])
+async def test_messages_the_protocol_does_not_allow_close_4400(sockets, message):
+    socket = await sockets()
+    await socket.send(message)
+    assert await socket.expect_close() == 4400
+
+
+async def test_ping_with_a_null_payload_is_answered(sockets):
+    socket = await sockets()
+    await socket.send({"type": "ping", "payload": None})
+    assert await socket.recv() == {"type": "pong"}
+    await socket.send({"type": "pong", "payload": None})
+    assert await socket.nothing()
+
+
+async def test_an_error_while_executing_an_event_goes_to_next_with_errors(sockets):
+    alice = await db(make_user, "alice")
+    post = await db(feed_services.post_create, author=alice, body="counted")
+    socket = await sockets()
+    query = "subscription U($id: ID!) { postUpdated(postId: $id) { likeCount comments(first: 1000) { edges { cursor } } } }"
+    await subscribe(socket, "u", query, {"id": global_id("Post", post.pk)})
+    await subscribed(events.post_updated_group(post.pk))
+    await db(interaction_services.like_create, user=alice, post_id=post.pk)
+    message = await socket.recv()
+    assert message["type"] == "next" and message["id"] == "u", message
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # The subscription goes on.
+    await db(interaction_services.like_delete, user=alice, post_id=post.pk)
+    assert (await socket.recv())["type"] == "next"

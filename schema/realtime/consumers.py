@@ -364,12 +364,16 @@ class TransportWSConsumer(GraphQLSocket):
         self.send_json({"type": "connection_ack"})
 
     async def on_ping(self, message: dict) -> None:
+        if message.get("payload") is not None and not isinstance(message["payload"], dict):
+            return await self.bad_message("A ping payload must be an object.")
         pong = {"type": "pong"}
         if isinstance(message.get("payload"), dict):
             pong["payload"] = message["payload"]
         self.send_json(pong)
 
     async def on_pong(self, message: dict) -> None:
+        if message.get("payload") is not None and not isinstance(message["payload"], dict):
+            return await self.bad_message("A pong payload must be an object.")
         if self.ping_mark is None:
             return  # unsolicited: a heartbeat
         payload = message.get("payload")
