@@ -30,6 +30,8 @@ from functools import cached_property
 from typing import Any, Callable, Sequence
 
 import graphene
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
@@ -81,6 +83,36 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         raise BadUserInput("The cursor is not valid.", argument="after") from None
 
 
+_BIGINT = 2**63
+
+
+def _model_field(model, path: str):
+    field = None
+    for part in path.split("__"):
+        if model is None:
+            return None
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None  # an annotation: not checked here
+        model = field.related_model
+    return field
+
+
+def _fits(model, path: str, value: Any) -> bool:
+    """Whether a cursor value has the type of the model field it seeks on (never a 500 from SQL)."""
+    field = _model_field(model, path)
+    if isinstance(field, models.DateTimeField):
+        return isinstance(value, datetime.datetime) and value.tzinfo is not None
+    if isinstance(field, (models.IntegerField, models.AutoField, models.ForeignKey)):
+        return isinstance(value, int) and not isinstance(value, bool) and -_BIGINT <= value < _BIGINT
+    if isinstance(field, (models.CharField, models.TextField)):
+        return isinstance(value, str)
+    if isinstance(field, models.FloatField):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return True
+
+
 # --- orderings ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Keyset:
@@ -110,6 +142,10 @@ class Keyset:
 
     def seek(self, queryset, cursor: str):
         values = decode_cursor(cursor, len(self.fields))
+        model = getattr(queryset, "model", None)
+        if model is not None and not all(_fits(model, name, value) for name, value in zip(self.fields, values)):
+            # A cursor of another ordering or connection (a LIKE_COUNT cursor in CREATED_AT order, say).
+            raise BadUserInput("The cursor is not valid.", argument="after")
         lhs = Tuple(*[F(name) for name in self.fields])
         lookup = TupleLessThan if self.descending else TupleGreaterThan
         try:
