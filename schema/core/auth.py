@@ -81,6 +81,11 @@ def revoke_rotated_refresh_token(sender, request, refresh_token, **kwargs):
     token cannot both succeed: the loser gets an error and issues nothing.
     """
     model = get_refresh_token_model()
+    if not refresh_token.user.is_active:
+        # graphql-jwt checks is_active for access tokens only: a deactivated account's refresh
+        # tokens must not keep minting tokens (nor rotate); the token is revoked for good.
+        model.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(revoked=timezone.now())
+        raise JSONWebTokenError("User is disabled")
     revoked = model.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(revoked=timezone.now())
     if not revoked:
         raise JSONWebTokenError("Invalid refresh token")
