@@ -28,6 +28,8 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import ValidationRule, is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
+from .limits import QueryComplexityLimits
+
 
 logger = logging.getLogger("schema.errors")
 
@@ -53,7 +55,7 @@ def _has_nul(value) -> bool:
 
 
 # Extra validation rules (query cost limits plug in here).
-VALIDATION_RULES: list = [NoNulCharacters]
+VALIDATION_RULES: list = [NoNulCharacters, QueryComplexityLimits]
 
 
 class ExecutionContext(DeferredExecutionContext):
