@@ -70,9 +70,17 @@ class GraphQLView(BaseGraphQLView):
         return response
 
     def get_response(self, request, data, show_graphiql=False):
-        query, variables, operation_name, _ = self.get_graphql_params(request, data)
+        try:
+            query, variables, operation_name, _ = self.get_graphql_params(request, data)
+        except HttpError as error:  # e.g. `variables` is a string that is not JSON
+            message = error.response.content.decode(errors="replace") or "The request is not valid."
+            raise HttpError(_error(400, message, "BAD_USER_INPUT")) from None
         if not query:
             raise HttpError(_error(400, "Must provide a query string.", "BAD_USER_INPUT"))
+        if not isinstance(query, str):
+            raise HttpError(_error(400, "`query` must be a string.", "BAD_USER_INPUT"))
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise HttpError(_error(400, "`operationName` must be a string.", "BAD_USER_INPUT"))
         if variables is not None and not isinstance(variables, dict):
             raise HttpError(_error(400, "`variables` must be an object.", "BAD_USER_INPUT"))
         try:
@@ -109,6 +117,8 @@ class GraphQLView(BaseGraphQLView):
     def parse_body(self, request):
         try:
             return super().parse_body(request)
+        except RecursionError:
+            raise HttpError(_error(400, "The JSON body is nested too deeply.", "BAD_USER_INPUT")) from None
         except HttpError as error:
             message = error.response.content.decode(errors="replace") or "The request body is not valid."
             raise HttpError(_error(400, message, "BAD_USER_INPUT")) from None
