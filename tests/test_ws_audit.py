@@ -255,3 +255,33 @@ async def test_an_error_while_executing_an_event_goes_to_next_with_errors(socket
     # The subscription goes on.
     await db(interaction_services.like_delete, user=alice, post_id=post.pk)
     assert (await socket.recv())["type"] == "next"
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("subscription { postDeleted @skip(if: true) }", {}),
+    ("subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", {"s": True}),
+    ("subscription S($s: Boolean!) { ... on Subscription { postDeleted @include(if: $s) } }", {"s": False}),
+])
+async def test_a_subscription_whose_root_field_is_skipped_is_an_error_not_a_crash(sockets, query, variables):
+    socket = await sockets()
+    await subscribe(socket, "s", query, variables)
+    message = await socket.recv()
+    assert message["type"] == "error" and message["id"] == "s", message
+    assert message["payload"][0]["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT")
+    await socket.send({"type": "ping"})
+    assert await socket.recv() == {"type": "pong"}  # the connection goes on
+
+
+async def test_a_legacy_subscription_whose_root_field_is_skipped_is_an_error(sockets):
+    socket = await sockets((LEGACY,))
+    await socket.send({"id": "s", "type": "start", "payload": {
+        "query": "subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", "variables": {"s": True}}})
+    message = await socket.recv()
+    assert message["type"] == "data" and message["payload"]["errors"], message
+    assert await socket.recv() == {"id": "s", "type": "complete"}
+
+
+def test_a_root_field_skipped_by_a_variable_is_a_validation_error_over_http(gql):
+    response = gql("subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", {"s": True})
+    # A request error like any invalid document (was a 500).
+    assert response.status == 400 and response.error_codes() == ["GRAPHQL_VALIDATION_FAILED"], response.errors

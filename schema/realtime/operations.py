@@ -145,6 +145,10 @@ def _subscribe(document, context, variables, operation_name, request_id):
     root_type = schema.subscription_type
     fields = collect_fields(schema, built.fragments, built.variable_values, root_type,
                             built.operation.selection_set)
+    if not fields:  # the root field is skipped (`@skip(if: true)`): nothing to subscribe to
+        return Refused([{"message": "A subscription must select exactly one top-level field; "
+                                    "it cannot be skipped with @skip or @include.",
+                         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}])
     response_name, nodes = next(iter(fields.items()))
     field_def = root_type.fields[nodes[0].name.value]
     path = Path(None, response_name, root_type.name)
