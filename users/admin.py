@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from . import services
 from .models import Follow, User
 
 
@@ -19,9 +20,25 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),)
 
+    # Deleting through the service keeps other users' and posts' counters exact.
+    def delete_model(self, request, obj):
+        services.user_delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.user_delete(user)
+
 
 @admin.register(Follow)
 class FollowAdmin(admin.ModelAdmin):
     list_display = ("follower", "followee", "created_at")
     raw_id_fields = ("follower", "followee")
     ordering = ("-created_at",)
+
+    # Unfollowing through the service keeps both users' counters exact.
+    def delete_model(self, request, obj):
+        services.follow_delete(follower=obj.follower, followee=obj.followee)
+
+    def delete_queryset(self, request, queryset):
+        for follow in queryset.select_related("follower", "followee"):
+            services.follow_delete(follower=follow.follower, followee=follow.followee)

@@ -1,0 +1,67 @@
+"""Deleting an account (the admin site's only way) keeps every other row's counter equal to COUNT(*);
+so does deleting a follow in the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.sites import site
+from django.test import RequestFactory
+
+from interactions import services as interactions
+from users import services
+from users.models import Follow, User
+
+from .conftest import make_user
+from .interactions_support import counter_mismatches, make_post
+
+
+@pytest.fixture
+def network(db):
+    alice, bob, carol, dave = (make_user(name) for name in ("alice", "bob", "carol", "dave"))
+    for a, b in ((alice, bob), (bob, alice), (carol, alice), (alice, dave), (bob, carol)):
+        services.follow_create(follower=a, followee=b)
+    bob_post, carol_post, alice_post = make_post(bob, "bob's"), make_post(carol, "carol's"), make_post(alice, "mine")
+    for post in (bob_post, carol_post, alice_post):
+        interactions.like_create(user=alice, post_id=post.pk)
+        interactions.share_create(user=alice, post_id=post.pk)
+        interactions.like_create(user=dave, post_id=post.pk)
+    # Alice's comment on Bob's post with a thread under it (others' replies, and hers), her reply to
+    # Carol's comment, and others' comments on her own post.
+    top = interactions.comment_create(author=alice, post_id=bob_post.pk, body="first")
+    reply = interactions.comment_create(author=bob, post_id=bob_post.pk, body="re", parent_id=top.pk)
+    interactions.comment_create(author=alice, post_id=bob_post.pk, body="re re", parent_id=reply.pk)
+    interactions.comment_create(author=carol, post_id=bob_post.pk, body="re 2", parent_id=top.pk)
+    carols = interactions.comment_create(author=carol, post_id=carol_post.pk, body="hm")
+    interactions.comment_create(author=alice, post_id=carol_post.pk, body="yes", parent_id=carols.pk)
+    interactions.comment_create(author=dave, post_id=carol_post.pk, body="no", parent_id=carols.pk)
+    on_hers = interactions.comment_create(author=bob, post_id=alice_post.pk, body="nice")
+    interactions.comment_create(author=alice, post_id=alice_post.pk, body="thanks", parent_id=on_hers.pk)
+    assert counter_mismatches() == []
+    return alice, bob, carol, dave, bob_post, carol_post
+
+
+def test_deleting_a_user_keeps_every_counter_exact(network):
+    alice, bob, carol, dave, bob_post, carol_post = network
+    services.user_delete(alice)
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert counter_mismatches() == []
+    bob_post.refresh_from_db()
+    carol_post.refresh_from_db()
+    assert (bob_post.like_count, bob_post.share_count, bob_post.comment_count) == (1, 0, 0)
+    assert (carol_post.like_count, carol_post.comment_count) == (1, 2)
+    bob.refresh_from_db()
+    assert (bob.follower_count, bob.following_count) == (0, 1)
+
+
+def test_the_admin_deletes_users_and_follows_through_the_services(network):
+    alice, bob, carol, dave, *_ = network
+    request = RequestFactory().post("/admin/")
+    site._registry[User].delete_queryset(request, User.objects.filter(pk__in=[alice.pk, dave.pk]))
+    assert counter_mismatches() == []
+    follow = Follow.objects.get(follower=bob, followee=carol)
+    site._registry[Follow].delete_model(request, follow)
+    assert counter_mismatches() == []
+    carol.refresh_from_db()
+    assert carol.follower_count == 0
+    site._registry[User].delete_model(request, carol)
+    assert counter_mismatches() == [] and User.objects.count() == 1
