@@ -285,3 +285,17 @@ def test_a_root_field_skipped_by_a_variable_is_a_validation_error_over_http(gql)
     response = gql("subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", {"s": True})
     # A request error like any invalid document (was a 500).
     assert response.status == 400 and response.error_codes() == ["GRAPHQL_VALIDATION_FAILED"], response.errors
+
+
+async def test_a_job_that_raises_stop_iteration_fails_instead_of_hanging():
+    from schema.realtime import executor
+    from schema.realtime.executor import run_sync
+
+    def leaky():
+        return next(iter(()))
+
+    try:
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await asyncio.wait_for(run_sync(leaky), 5)
+    finally:
+        await asyncio.to_thread(executor.shutdown)

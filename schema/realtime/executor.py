@@ -37,6 +37,9 @@ def _job(fn):
         close_old_connections()
         try:
             return fn(*args, **kwargs)
+        except StopIteration as error:
+            # A StopIteration cannot be set on an asyncio future: the awaiting task would hang for ever.
+            raise RuntimeError(f"{fn.__qualname__} raised StopIteration") from error
         finally:
             close_old_connections()
 
