@@ -299,3 +299,10 @@ async def test_a_job_that_raises_stop_iteration_fails_instead_of_hanging():
             await asyncio.wait_for(run_sync(leaky), 5)
     finally:
         await asyncio.to_thread(executor.shutdown)
+
+
+async def test_a_subscription_with_nul_in_its_variables_is_refused_at_start(sockets):
+    socket = await sockets()
+    await subscribe(socket, "h", "subscription H($tag: String) { postCreated(hashtag: $tag) { id } }", {"tag": "a\x00b"})
+    message = await socket.recv()
+    assert message["type"] == "error" and message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", message

@@ -25,7 +25,8 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from ..core.execution import RequestError, execute, format_error, operation_type, parse_and_validate
+from ..core.execution import (NUL_MESSAGE, RequestError, _has_nul, execute, format_error, operation_type,
+                              parse_and_validate)
 
 
 def _schema():
@@ -132,6 +133,8 @@ def start(viewer, query: str, variables: dict | None, operation_name: str | None
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Refused([format_error(e, request_id) for e in result.errors])
         return SingleResult(dumps(_result_dict(result, request_id)))
+    if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
+        return Refused([{"message": NUL_MESSAGE, "extensions": {"code": "BAD_USER_INPUT"}}])
     return _subscribe(document, context, variables, operation_name, request_id)
 
 
