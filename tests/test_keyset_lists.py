@@ -151,3 +151,36 @@ def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, w
             assert r.status == 200, (name, source, r.body)
             if r.errors:
                 assert r.error_codes() == ["BAD_USER_INPUT"], (name, source, r.body)
+
+
+@pytest.mark.parametrize("order", ["LIKE_COUNT", "COMMENT_COUNT", "SHARE_COUNT"])
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_a_rare_tag_sorted_by_id_list_pages_like_a_common_tag_walked(gql, world, monkeypatch, order, direction):
+    """A tag on at most RARE_TAG_POSTS posts is read by its post ids and sorted; a commoner tag walks the
+    counter's index. Both page the same posts in the same order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from feed import selectors
+
+    def pages():
+        seen, after, sql = [], None, []
+        while True:
+            with CaptureQueriesContext(connection) as ctx:
+                r = gql("query($after: String) { posts(first: 5, after: $after, filter: {hashtag: \"tag\"}, "
+                        f"orderBy: {{field: {order}, direction: {direction}}}) "
+                        "{ edges { node { id } } pageInfo { hasNextPage endCursor } } }", {"after": after})
+            assert not r.errors, r.errors
+            sql += [q["sql"] for q in ctx.captured_queries if '"feed_post"."like_count"' in q["sql"]]
+            seen += [e["node"]["id"] for e in r.data["posts"]["edges"]]
+            if not r.data["posts"]["pageInfo"]["hasNextPage"]:
+                return seen, sql
+            after = r.data["posts"]["pageInfo"]["endCursor"]
+
+    monkeypatch.setattr(selectors, "RARE_TAG_POSTS", N)
+    rare, rare_sql = pages()
+    monkeypatch.setattr(selectors, "RARE_TAG_POSTS", N - 1)
+    common, common_sql = pages()
+    assert rare == common and len(rare) == N
+    assert all("feed_posthashtag" not in sql for sql in rare_sql), rare_sql[0]
+    assert all("feed_posthashtag" in sql for sql in common_sql), common_sql[0]
