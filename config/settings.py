@@ -5,6 +5,7 @@ unset, real embedded servers are started under ``.data/`` (config/embedded.py).
 """
 
 import os
+import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -28,9 +29,38 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-only-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
-)
+
+
+def _local_secret_key() -> str:
+    """A random key kept in .data/secret_key (mode 0600), made on first use: never a key from the source.
+
+    Where that file cannot be written, a key for this process only (tokens then die with it):
+    deployments with several processes must set SECRET_KEY.
+    """
+    path = Path(os.environ.get("EMBEDDED_DATA_DIR", BASE_DIR / ".data")) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        try:
+            os.link(temporary, path)  # atomic: the first process's key wins, complete
+        except FileExistsError:
+            key = path.read_text().strip()
+        finally:
+            os.unlink(temporary)
+    except OSError:
+        pass
+    return key
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id")
