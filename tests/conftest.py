@@ -88,3 +88,17 @@ def bob(db) -> User:
 @pytest.fixture
 def carol(db) -> User:
     return make_user("carol")
+
+
+@pytest.fixture
+def world(alice, bob, carol):
+    """A post by alice with bob's comment, like, share and bookmark: (post, comment)."""
+    from feed import services as feed_services
+    from interactions import services as interactions
+
+    post = feed_services.post_create(author=alice, body="hello #tag @bob")
+    comment = interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
+    interactions.like_create(user=bob, post_id=post.pk)
+    interactions.share_create(user=bob, post_id=post.pk, comment="look")
+    interactions.bookmark_create(user=bob, post_id=post.pk)
+    return post, comment

@@ -6,21 +6,9 @@ import pytest
 from graphql import get_introspection_query
 from graphql_relay import to_global_id
 
-from feed import services as feed_services
-from interactions import services as interactions
 from schema.core import limits
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
-
-
-@pytest.fixture
-def world(alice, bob, carol):
-    post = feed_services.post_create(author=alice, body="hello #tag @bob")
-    comment = interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
-    interactions.like_create(user=bob, post_id=post.pk)
-    interactions.share_create(user=bob, post_id=post.pk, comment="look")
-    interactions.bookmark_create(user=bob, post_id=post.pk)
-    return post, comment
 
 
 # --- hostile documents ---------------------------------------------------------------------------

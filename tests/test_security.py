@@ -6,19 +6,8 @@ import pytest
 from graphql_jwt.shortcuts import create_refresh_token, get_token
 from graphql_relay import to_global_id
 
-from feed import services as feed_services
 from interactions import services as interactions
 from interactions.models import Bookmark, Notification
-
-
-@pytest.fixture
-def world(alice, bob, carol):
-    post = feed_services.post_create(author=alice, body="hello #tag @bob")
-    comment = interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
-    interactions.like_create(user=bob, post_id=post.pk)
-    interactions.share_create(user=bob, post_id=post.pk, comment="look")
-    interactions.bookmark_create(user=bob, post_id=post.pk)
-    return post, comment
 
 
 # --- authorization -------------------------------------------------------------------------------

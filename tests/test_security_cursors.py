@@ -5,22 +5,10 @@ import json
 
 import pytest
 
-from feed import services as feed_services
-from interactions import services as interactions
 
 
 def _cursor(values) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-@pytest.fixture
-def world(alice, bob, carol):
-    post = feed_services.post_create(author=alice, body="hello #tag @bob")
-    comment = interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
-    interactions.like_create(user=bob, post_id=post.pk)
-    interactions.share_create(user=bob, post_id=post.pk, comment="look")
-    interactions.bookmark_create(user=bob, post_id=post.pk)
-    return post, comment
 
 
 # --- cursors of another ordering or connection --------------------------------------------------
