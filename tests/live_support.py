@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from urllib.parse import quote
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,14 @@ def free_port() -> int:
 def test_database_url() -> str:
     """The URL of the database this test run uses (pytest-django's test database)."""
     db = connection.settings_dict
-    auth = db["USER"] or ""
+    auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
-        auth += f":{db['PASSWORD']}"
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        auth += f":{quote(db['PASSWORD'], safe='')}"
+    host = db["HOST"] or "127.0.0.1"
+    # A Unix socket directory (the embedded server's) travels percent-encoded in the host part.
+    host = quote(host, safe="") if host.startswith("/") else host
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 class LiveServer:
