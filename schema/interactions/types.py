@@ -82,7 +82,23 @@ class Comment(DjangoObjectType):
         return then(post, lambda p: p is not None and p.author_id == viewer.pk)
 
 
-class Like(DjangoObjectType):
+class _ByUserOnPost:
+    """Resolvers shared by Like and Share: a user's relation to a post, joined in or loaded by id."""
+
+    @classmethod
+    def get_queryset(cls, queryset, info):
+        return queryset.select_related("user")
+
+    @staticmethod
+    def resolve_user(row, info):
+        return cached_or_load(row, "user", UserById, info)
+
+    @staticmethod
+    def resolve_post(row, info):
+        return cached_or_load(row, "post", PostById, info)
+
+
+class Like(_ByUserOnPost, DjangoObjectType):
     """A user liking a post."""
 
     class Meta:
@@ -94,20 +110,8 @@ class Like(DjangoObjectType):
     post = graphene.Field(Post, required=True, description="The post liked.")
     created_at = graphene.DateTime(required=True, description="When.")
 
-    @classmethod
-    def get_queryset(cls, queryset, info):
-        return queryset.select_related("user")
 
-    @staticmethod
-    def resolve_user(like, info):
-        return cached_or_load(like, "user", UserById, info)
-
-    @staticmethod
-    def resolve_post(like, info):
-        return cached_or_load(like, "post", PostById, info)
-
-
-class Share(DjangoObjectType):
+class Share(_ByUserOnPost, DjangoObjectType):
     """A user passing a post on to their followers, with an optional comment."""
 
     class Meta:
@@ -119,18 +123,6 @@ class Share(DjangoObjectType):
     post = graphene.Field(Post, required=True, description="The post shared.")
     comment = graphene.String(required=True, description="What the sharer said about it (0-500 characters).")
     created_at = graphene.DateTime(required=True, description="When.")
-
-    @classmethod
-    def get_queryset(cls, queryset, info):
-        return queryset.select_related("user")
-
-    @staticmethod
-    def resolve_user(share, info):
-        return cached_or_load(share, "user", UserById, info)
-
-    @staticmethod
-    def resolve_post(share, info):
-        return cached_or_load(share, "post", PostById, info)
 
 
 CommentConnection = connection_type(Comment, description="A page of comments.")
