@@ -12,8 +12,8 @@ from interactions import services as interaction_services
 from schema.core.node import global_id
 from schema.realtime.hub import get_hub
 from tests.conftest import make_user
-from tests.live_support import daphne  # noqa: F401 - the fixture
-from tests.ws_support import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
+from tests.support.live_server import daphne  # noqa: F401 - the fixture
+from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -98,7 +98,7 @@ async def test_an_event_from_a_management_command_reaches_a_live_daphne(daphne):
     from gql import Client, GraphQLRequest
     from gql.transport.websockets import WebsocketsTransport
 
-    from tests.live_support import BASE_DIR, test_database_url, wait_for_listeners
+    from tests.support.live_server import BASE_DIR, test_database_url, wait_for_listeners
 
     server = daphne()
     alice = await db(make_user, "alice")

@@ -6,7 +6,7 @@ from graphql_relay import to_global_id
 from feed.models import Post
 from users.models import User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 NUL = "a\u0000b"
 

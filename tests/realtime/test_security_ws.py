@@ -10,7 +10,7 @@ from django.conf import settings
 from graphql_jwt.shortcuts import create_refresh_token, get_token
 
 from tests.conftest import make_user
-from tests.ws_support import Socket, anyio_backend, db, sockets  # noqa: F401
+from tests.support.websockets import Socket, anyio_backend, db, sockets  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -17,8 +17,8 @@ from websockets.exceptions import ConnectionClosed
 from feed import events
 from schema.core.node import global_id, parse_global_id
 from tests.conftest import make_user
-from tests.live_support import daphne, wait_for_listeners  # noqa: F401 - the fixture
-from tests.ws_support import db
+from tests.support.live_server import daphne, wait_for_listeners  # noqa: F401 - the fixture
+from tests.support.websockets import db
 
 pytestmark = [pytest.mark.live, pytest.mark.slow, pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from feed.parsing import parse_hashtags, parse_mentions
 from interactions.models import Bookmark, Comment, Like, Share
 from users.models import Follow, User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 SMALL = dict(size="demo", users=120, posts=1500, follows=1500, likes=6000, comments=2000, shares=300,
              bookmarks=400, views=10000, demo_follows=40, seed=3, no_progress=True)

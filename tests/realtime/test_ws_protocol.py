@@ -9,7 +9,7 @@ import pytest
 
 from schema.realtime import operations
 from tests.conftest import make_user
-from tests.ws_support import LEGACY, TRANSPORT, Closed, Socket, anyio_backend, db, sockets, subscribed  # noqa: F401
+from tests.support.websockets import LEGACY, TRANSPORT, Closed, Socket, anyio_backend, db, sockets, subscribed  # noqa: F401
 from users.models import Follow
 
 # The server's threads see committed rows only: tests that need users commit them (transaction=True).

@@ -13,7 +13,7 @@ from feed.models import PostHashtag
 from interactions import analytics, services, trends
 from interactions.models import PostStatsBucket
 
-from .analytics_support import clear_analytics_keys, hours, post_at, utc
+from tests.support.analytics import clear_analytics_keys, hours, post_at, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_posts_without_positive_engagement_in_the_window_are_left_out(alice):
 
 
 def test_hashtags_rank_by_posts_in_the_window():
-    from .conftest import make_user
+    from tests.conftest import make_user
 
     author = make_user("tagger")
 

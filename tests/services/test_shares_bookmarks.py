@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from interactions import services
 from interactions.models import Bookmark, Notification, Share
 
-from .interactions_support import counter_mismatches, gid, kinds_for, make_post
+from tests.support.interactions import counter_mismatches, gid, kinds_for, make_post
 
 pytestmark = pytest.mark.django_db
 

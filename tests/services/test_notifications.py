@@ -10,7 +10,7 @@ from interactions import selectors, services
 from interactions.models import Notification
 from users import services as user_services
 
-from .interactions_support import gid, kinds_for, make_post
+from tests.support.interactions import gid, kinds_for, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +150,7 @@ def test_notifications_need_a_viewer(gql):
 
 @pytest.mark.parametrize("rounds", [1, 10])
 def test_notifications_page_query_count_is_constant(gql, alice, bob, carol, rounds, django_assert_num_queries):
-    from .conftest import make_user
+    from tests.conftest import make_user
 
     for i in range(rounds):
         actor = make_user(f"fan{i}") if i else bob

@@ -25,7 +25,7 @@ from graphql_jwt.shortcuts import get_token
 from feed import events
 from schema.core.node import global_id
 from tests.conftest import GraphQLClient, make_user
-from tests.live_support import daphne, wait_for_listeners_sync  # noqa: F401 - the fixture
+from tests.support.live_server import daphne, wait_for_listeners_sync  # noqa: F401 - the fixture
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-browser.txt")

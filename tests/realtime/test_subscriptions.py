@@ -17,7 +17,7 @@ from schema.core.node import global_id, parse_global_id
 from schema.realtime import operations
 from schema.realtime.hub import Sub, get_hub, process_events
 from tests.conftest import GraphQLClient, make_user
-from tests.ws_support import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
+from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
 from users.models import User
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]

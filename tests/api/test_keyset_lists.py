@@ -14,7 +14,7 @@ from feed.models import Post, PostHashtag
 from interactions.models import Bookmark, Comment, Like, Notification, Share
 from users.models import Follow, User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 N = 23
 

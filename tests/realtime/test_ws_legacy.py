@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from feed.events import publish
 from schema.core.node import global_id
 from tests.conftest import make_user
-from tests.ws_support import LEGACY, anyio_backend, db, sockets, subscribed  # noqa: F401
+from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db]
 committed = pytest.mark.django_db(transaction=True)

@@ -16,9 +16,9 @@ from feed.models import Post
 from interactions.models import Bookmark, Comment, Like, Share
 from users.models import Follow
 
-from .conftest import make_user
+from tests.conftest import make_user
 
-BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench"
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
 FEED_PAGE = (BENCH / "feed_page.graphql").read_text()
 NEWEST_POSTS = (BENCH / "newest_posts.graphql").read_text()
 MAX_QUERIES = 6

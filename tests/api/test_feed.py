@@ -14,7 +14,7 @@ from feed.models import Post
 from interactions.models import Share
 from users.models import Follow, User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 FEED = """query($first: Int, $after: String) { feed(first: $first, after: $after) {
   edges { cursor share { id comment user { username } createdAt } node { id body author { username } } }

@@ -17,8 +17,8 @@ from feed.models import Post
 from interactions import analytics, services
 from interactions.models import PostStatsBucket
 
-from .analytics_support import analytics_keys, clear_analytics_keys, hours, post_at
-from .conftest import make_user
+from tests.support.analytics import analytics_keys, clear_analytics_keys, hours, post_at
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -302,7 +302,7 @@ def test_rolled_back_interactions_are_not_counted(alice):
 
 # --- bucket spans --------------------------------------------------------------------------------
 def test_bucket_span_bounds():
-    from .analytics_support import utc
+    from tests.support.analytics import utc
 
     created = utc(2025, 1, 1, 10, 30)
     span = analytics.bucket_span(analytics.HOUR, None, utc(2025, 1, 1, 15, 0), default_since=created)
@@ -365,7 +365,7 @@ def test_post_timeline_by_hour_includes_empty_buckets_and_pending_counts(gql, al
 
 
 def test_post_timeline_by_day_with_since_and_until(gql, alice, bob, carol):
-    from .analytics_support import utc
+    from tests.support.analytics import utc
 
     post = post_at(alice, created_at=utc(2025, 3, 1, 8))
     analytics.record_views(bob, [post.pk], now=utc(2025, 3, 1, 9, 5))
@@ -382,7 +382,7 @@ def test_post_timeline_by_day_with_since_and_until(gql, alice, bob, carol):
 
 
 def test_timeline_range_errors_are_bad_user_input(gql, alice):
-    from .analytics_support import utc
+    from tests.support.analytics import utc
 
     post = post_at(alice)
     r, _ = _post_analytics(gql, post, alice, since=utc(2025, 3, 2), until=utc(2025, 3, 1))

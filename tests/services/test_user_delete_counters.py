@@ -11,8 +11,8 @@ from interactions import services as interactions
 from users import services
 from users.models import Follow, User
 
-from .conftest import make_user
-from .interactions_support import counter_mismatches, make_post
+from tests.conftest import make_user
+from tests.support.interactions import counter_mismatches, make_post
 
 
 @pytest.fixture

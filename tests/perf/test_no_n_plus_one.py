@@ -16,7 +16,7 @@ from interactions import trends
 from interactions.models import Bookmark, Comment, Like, Notification, PostStatsBucket, Share
 from users.models import Follow, User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 N = 110  # more than the largest page
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from users.models import User
 
-from .conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 REGISTER = """
 mutation($input: RegisterInput!) {

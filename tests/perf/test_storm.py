@@ -29,7 +29,7 @@ from interactions.models import Comment, Like, Notification
 from users import services as user_services
 from users.models import User
 
-from .interactions_support import counter_mismatches, gid, make_post
+from tests.support.interactions import counter_mismatches, gid, make_post
 
 THREADS = int(os.environ.get("STORM_THREADS", "16"))
 OPS = int(os.environ.get("STORM_OPS", "200"))

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 PORTS = range(8100, 8200)
 
 

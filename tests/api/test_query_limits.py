@@ -8,7 +8,7 @@ from graphql_relay import to_global_id
 
 from schema.core import limits
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+BENCH = Path(__file__).resolve().parents[3] / "shared" / "bench"
 
 
 # --- hostile documents ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from graphql_relay import to_global_id
 
 from users.models import Follow, User
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 FOLLOW = """
 mutation($id: ID!) { followUser(input: {userId: $id}) {
