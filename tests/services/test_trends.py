@@ -13,18 +13,11 @@ from feed.models import PostHashtag
 from interactions import analytics, services, trends
 from interactions.models import PostStatsBucket
 
-from tests.support.analytics import clear_analytics_keys, hours, post_at, utc
+from tests.support.analytics import clean_analytics_keys, hours, post_at, utc  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
 NOW = utc(2025, 6, 1, 12, 30)
-
-
-@pytest.fixture(autouse=True)
-def _clean_analytics():
-    clear_analytics_keys()
-    yield
-    clear_analytics_keys()
 
 
 def bucket(post, start, likes=0, comments=0, shares=0, views=0):

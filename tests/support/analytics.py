@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from django.conf import settings
 from django_redis import get_redis_connection
 
@@ -16,6 +17,14 @@ def clear_analytics_keys() -> None:
     keys = list(redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:an:*", count=1000))
     if keys:
         redis.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def clean_analytics_keys():
+    """Autouse in every module that imports it: no analytics key of one test reaches the next."""
+    clear_analytics_keys()
+    yield
+    clear_analytics_keys()
 
 
 def analytics_keys() -> list[str]:
