@@ -36,6 +36,7 @@ from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from .errors import BadUserInput
+from .loaders import then
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -211,6 +212,29 @@ def paginate(queryset, keyset: Keyset, *, first: int | None, after: str | None =
     # the nested connections and the feed answer).
     rows = list(queryset.order_by(*keyset.order_by())[: size + 1])
     return Page.from_rows(rows, keyset, size, after=after, node_of=node_of)
+
+
+def first_page(loader, parent, info, first, after, queryset_of, keyset: Keyset, *, link: str):
+    """A nested connection of ``parent`` (a post's comments, a user's posts...).
+
+    The first page of every parent on a level of the result comes from one query: ``loader`` (a
+    :class:`~schema.core.loaders.FirstRows`) reads the first ``first + 1`` rows of all those parents at
+    once with a LATERAL join. A later page (``after`` given) seeks in ``queryset_of(parent.pk)``. Each
+    row's ``link`` foreign key is set to ``parent``, so asking for it costs nothing.
+    """
+    size = page_size(first)
+
+    def linked(rows):
+        for row in rows:
+            setattr(row, link, parent)
+        return rows
+
+    if after is None:
+        return then(loader.of(info).load((parent.pk, size + 1)),
+                    lambda rows: Page.from_rows(linked(rows), keyset, size))
+    page = paginate(queryset_of(parent.pk), keyset, first=size, after=after)
+    linked(page.rows)
+    return page
 
 
 # --- GraphQL types ------------------------------------------------------------

@@ -21,6 +21,7 @@ websocket consumer do: see :func:`schema.core.execution.execute`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any, Callable, Sequence
 
 from graphql_sync_dataloaders import SyncDataLoader, SyncFuture
@@ -89,3 +90,36 @@ def then(future: SyncFuture, fn: Callable[[Any], Any]) -> SyncFuture:
     future.add_done_callback(on_done)
     result.deferred_callback = getattr(future, "deferred_callback", None)
     return result
+
+
+class FirstRows(Loader):
+    """(parent id, limit) -> the first ``limit`` rows of the parent's list, one query per distinct limit.
+
+    ``fetch(parent_ids, limit) -> {parent_id: rows}`` is an app selector reading the first rows of every
+    parent at once (a LATERAL join); see :func:`schema.core.connection.first_page`.
+    """
+
+    fetch = staticmethod(lambda parent_ids, limit: {})
+
+    def batch(self, keys):
+        by_limit: dict[int, list[int]] = defaultdict(list)
+        for parent_id, limit in keys:
+            by_limit[limit].append(parent_id)
+        found = {}
+        for limit, parent_ids in by_limit.items():
+            for parent_id, rows in self.fetch(parent_ids, limit).items():
+                found[(parent_id, limit)] = rows
+        return [found.get(key, []) for key in keys]
+
+
+def by_pk(queryset, keys) -> list:
+    """The objects of ``queryset`` with these pks, in the order of ``keys`` (None for a missing one)."""
+    found = {obj.pk: obj for obj in queryset.filter(pk__in=set(keys))}
+    return [found.get(key) for key in keys]
+
+
+def cached_or_load(instance, field: str, loader, info):
+    """``instance.<field>`` when it was joined in (select_related); else a batched load by its id."""
+    if getattr(type(instance), field).is_cached(instance):
+        return getattr(instance, field)
+    return loader.of(info).load(getattr(instance, f"{field}_id"))

@@ -1,7 +1,9 @@
-"""GraphQL types of the feed domain: Post, its connections, the home feed's connection.
+"""GraphQL types of the feed domain: Post, its connection, and Query.posts' filter and order.
 
 Resolvers never query per object: what a page's query did not join in comes from a per-request
-loader (schema/feed/loaders.py), one query per page and kind of data.
+loader, one query per page and kind of data. Post fields whose data a higher domain owns (comments,
+likes, shares, the viewer's flags, views, analytics) are declared here and resolved there, by dotted
+path (schema/core/references.py).
 """
 
 import graphene
@@ -12,37 +14,15 @@ from feed import selectors
 from feed.models import Post as PostModel
 
 from ..core.auth import get_viewer
-from ..core.connection import NEWEST_FIRST, OLDEST_FIRST, Keyset, Page, connection_field, connection_type, \
-    page_size, paginate
-from ..core.loaders import then
-from ..interactions.analytics import resolve_post_analytics, resolve_view_count as post_view_count
+from ..core.connection import NEWEST_FIRST, connection_field, connection_type, first_page
+from ..core.loaders import cached_or_load
+from ..core.references import resolver
+from ..users.loaders import UserById
 from ..users.types import User
-from .loaders import FirstComments, FirstLikes, FirstShares, MentionedUsers, UserById, ViewerPostFlags
+from .loaders import FirstPosts, MentionedUsers
 
-
-def cached_or_load(instance, field: str, loader, info):
-    """``instance.<field>`` when it was joined in (select_related); else a batched load by its id."""
-    if getattr(type(instance), field).is_cached(instance):
-        return getattr(instance, field)
-    return loader.of(info).load(getattr(instance, f"{field}_id"))
-
-
-def first_page(loader, parent, info, first, after, queryset_of, keyset: Keyset, *, link: str) -> Page:
-    """A nested connection of ``parent``: the first page of every parent in one query (a loader); a later
-    page seeks. Each row's ``link`` foreign key is set to ``parent``, so asking for it costs nothing."""
-    size = page_size(first)
-
-    def linked(rows):
-        for row in rows:
-            setattr(row, link, parent)
-        return rows
-
-    if after is None:
-        return then(loader.of(info).load((parent.pk, size + 1)),
-                    lambda rows: Page.from_rows(linked(rows), keyset, size))
-    page = paginate(queryset_of(parent.pk), keyset, first=size, after=after)
-    linked(page.rows)
-    return page
+_INTERACTIONS = "schema.interactions.types"
+_ANALYTICS = "schema.analytics.types"
 
 
 class Post(DjangoObjectType):
@@ -82,15 +62,11 @@ class Post(DjangoObjectType):
     )
     viewer_can_update = graphene.Boolean(required=True, description="Whether the viewer may edit it (its author).")
     viewer_can_delete = graphene.Boolean(required=True, description="Whether the viewer may delete it (its author).")
-    comments = connection_field(
-        lambda: _interaction_types().CommentConnection, "Top-level comments, oldest first."
-    )
-    likes = connection_field(lambda: _interaction_types().LikeConnection, "Who liked the post, most recent first.")
-    shares = connection_field(
-        lambda: _interaction_types().ShareConnection, "Who shared the post, most recent first."
-    )
+    comments = connection_field(f"{_INTERACTIONS}.CommentConnection", "Top-level comments, oldest first.")
+    likes = connection_field(f"{_INTERACTIONS}.LikeConnection", "Who liked the post, most recent first.")
+    shares = connection_field(f"{_INTERACTIONS}.ShareConnection", "Who shared the post, most recent first.")
     analytics = graphene.Field(
-        "schema.interactions.analytics.PostAnalytics",
+        f"{_ANALYTICS}.PostAnalytics",
         description="Engagement over time; only for the post's author, else null.",
     )
 
@@ -107,18 +83,6 @@ class Post(DjangoObjectType):
         return MentionedUsers.of(info).load(post.pk)
 
     @staticmethod
-    def resolve_viewer_has_liked(post, info):
-        return _flag(post, info, "liked")
-
-    @staticmethod
-    def resolve_viewer_has_shared(post, info):
-        return _flag(post, info, "shared")
-
-    @staticmethod
-    def resolve_viewer_has_bookmarked(post, info):
-        return _flag(post, info, "bookmarked")
-
-    @staticmethod
     def resolve_viewer_can_update(post, info):
         viewer = get_viewer(info)
         return viewer is not None and viewer.pk == post.author_id
@@ -128,37 +92,24 @@ class Post(DjangoObjectType):
         viewer = get_viewer(info)
         return viewer is not None and viewer.pk == post.author_id
 
-    @staticmethod
-    def resolve_comments(post, info, first=None, after=None):
-        return first_page(FirstComments, post, info, first, after, selectors.post_comments, OLDEST_FIRST,
-                          link="post")
-
-    @staticmethod
-    def resolve_likes(post, info, first=None, after=None):
-        return first_page(FirstLikes, post, info, first, after, selectors.post_likes, NEWEST_FIRST, link="post")
-
-    @staticmethod
-    def resolve_shares(post, info, first=None, after=None):
-        return first_page(FirstShares, post, info, first, after, selectors.post_shares, NEWEST_FIRST, link="post")
-
+    # Owned by the domains above (see schema/core/references.py).
+    resolve_viewer_has_liked = resolver(f"{_INTERACTIONS}.resolve_viewer_has_liked")
+    resolve_viewer_has_shared = resolver(f"{_INTERACTIONS}.resolve_viewer_has_shared")
+    resolve_viewer_has_bookmarked = resolver(f"{_INTERACTIONS}.resolve_viewer_has_bookmarked")
+    resolve_comments = resolver(f"{_INTERACTIONS}.resolve_post_comments")
+    resolve_likes = resolver(f"{_INTERACTIONS}.resolve_post_likes")
+    resolve_shares = resolver(f"{_INTERACTIONS}.resolve_post_shares")
     # Views not yet folded into view_count are still in Redis: added per page with one HMGET.
-    resolve_view_count = staticmethod(post_view_count)
-    resolve_analytics = staticmethod(resolve_post_analytics)
-
-
-def _flag(post, info, flag: str):
-    if get_viewer(info) is None:
-        return False
-    return ViewerPostFlags.of(info).load((flag, post.pk))
-
-
-def _interaction_types():
-    from ..interactions import types
-
-    return types
+    resolve_view_count = resolver(f"{_ANALYTICS}.resolve_view_count")
+    resolve_analytics = resolver(f"{_ANALYTICS}.resolve_post_analytics")
 
 
 PostConnection = connection_type(Post, description="A page of posts.")
+
+
+def resolve_user_posts(user, info, first=None, after=None):
+    """User.posts: newest first. The first page of every user in a list comes from one query."""
+    return first_page(FirstPosts, user, info, first, after, selectors.user_posts, NEWEST_FIRST, link="author")
 
 
 # --- Query.posts arguments ---------------------------------------------------------------------
@@ -210,27 +161,3 @@ class PostOrder(graphene.InputObjectType):
 
     field = PostOrderField(required=True, description="What to sort by.")
     direction = OrderDirection(required=True, description="Which way.")
-
-
-# --- the home feed ---------------------------------------------------------------------------
-# Entries sort by (time of the entry, kind: share before post, id); the cursor holds all three.
-FEED_KEYSET = Keyset(("at", "kind", "entry_id"), descending=True)
-
-
-def _resolve_feed_share(edge, info):
-    return edge.row.share
-
-
-FeedConnection = connection_type(
-    Post,
-    name="Feed",
-    description="A page of the viewer's home feed.",
-    edge_description="One entry of a home feed: a post, and the share that brought it in if a share did.",
-    edge_fields={
-        "share": graphene.Field(
-            lambda: _interaction_types().Share,
-            description="The share that brought the post into the feed; null when it came in by its author.",
-            resolver=_resolve_feed_share,
-        ),
-    },
-)

@@ -1,4 +1,4 @@
-"""Mutations of interactions: likes, comments, shares, bookmarks, notifications' read state.
+"""Mutations of interactions: likes, comments, shares, bookmarks.
 
 Thin: decode the global ids, call interactions.services, load what the payload selects.
 Liking, sharing or bookmarking twice changes nothing; undoing what was never done is not an
@@ -8,9 +8,8 @@ error either. A missing post or comment is a NOT_FOUND UserError on its input fi
 import graphene
 
 from feed import selectors as feed_selectors
-from interactions import selectors, services
+from interactions import services
 
-from ..core.auth import get_viewer
 from ..core.mutations import BaseMutation
 from ..core.node import decode_id, global_id
 from ..core.selection import selected_fields
@@ -168,32 +167,6 @@ class UnbookmarkPost(_PostAction):
     service = staticmethod(services.bookmark_delete)
 
 
-class MarkNotificationsRead(BaseMutation):
-    """Marks the given notifications, or all of them, read."""
-
-    class Input:
-        ids = graphene.List(
-            graphene.NonNull(graphene.ID),
-            description="The notifications to mark (at most 100); leave out and set `all` to mark every one. "
-            "Ids of other users' notifications are ignored.",
-        )
-        all = graphene.Boolean(description="Mark every notification of the viewer read.")
-
-    unread_count = graphene.Int(required=True, description="How many notifications are still unread.")
-
-    @classmethod
-    def perform(cls, info, viewer, ids=None, all=None):  # noqa: A002 - the contract's name
-        pks = None if ids is None else [decode_id(value, "Notification", "ids") for value in ids]
-        return {"unread_count": services.notifications_mark_read(user=viewer, ids=pks, all=bool(all))}
-
-    @classmethod
-    def mutate(cls, root, info, input):
-        result = super().mutate(root, info, input)
-        if result.unread_count is None:  # refused input: still answer the (non-null) count
-            result.unread_count = selectors.unread_notification_count(get_viewer(info))
-        return result
-
-
 class InteractionMutations(graphene.ObjectType):
     like_post = LikePost.Field(description="Likes a post; liking again changes nothing.")
     unlike_post = UnlikePost.Field(description="Takes a like back; doing it again changes nothing.")
@@ -210,6 +183,3 @@ class InteractionMutations(graphene.ObjectType):
     unshare_post = UnsharePost.Field(description="Takes a share back; doing it again changes nothing.")
     bookmark_post = BookmarkPost.Field(description="Bookmarks a post, privately; bookmarking again changes nothing.")
     unbookmark_post = UnbookmarkPost.Field(description="Removes a bookmark; doing it again changes nothing.")
-    mark_notifications_read = MarkNotificationsRead.Field(
-        description="Marks the given notifications, or all of them, read."
-    )

@@ -1,4 +1,6 @@
-"""GraphQL types of interactions (read side): Comment, Like, Share and their connections.
+"""GraphQL types of interactions (read side): Comment, Like, Share and their connections, and the
+Post fields interactions own (comments, likes, shares, viewerHasLiked/Shared/Bookmarked; declared on
+Post in schema/feed/types.py).
 
 The mutations that create them (schema/interactions/mutations.py) return these types.
 """
@@ -13,11 +15,13 @@ from interactions.models import Like as LikeModel
 from interactions.models import Share as ShareModel
 
 from ..core.auth import get_viewer
-from ..core.connection import OLDEST_FIRST, connection_field, connection_type
-from ..core.loaders import then
-from ..feed.loaders import CommentById, FirstReplies, PostById, UserById
-from ..feed.types import Post, cached_or_load, first_page
+from ..core.connection import NEWEST_FIRST, OLDEST_FIRST, connection_field, connection_type, first_page
+from ..core.loaders import cached_or_load, then
+from ..feed.loaders import PostById
+from ..feed.types import Post
+from ..users.loaders import UserById
 from ..users.types import User
+from .loaders import CommentById, FirstComments, FirstLikes, FirstReplies, FirstShares, ViewerPostFlags
 
 
 class Comment(DjangoObjectType):
@@ -128,3 +132,31 @@ class Share(_ByUserOnPost, DjangoObjectType):
 CommentConnection = connection_type(Comment, description="A page of comments.")
 LikeConnection = connection_type(Like, description="A page of likes.")
 ShareConnection = connection_type(Share, description="A page of shares.")
+
+
+# --- Post fields owned by interactions (declared on schema.feed.types.Post) --------------------
+def resolve_post_comments(post, info, first=None, after=None):
+    return first_page(FirstComments, post, info, first, after, selectors.post_comments, OLDEST_FIRST, link="post")
+
+
+def resolve_post_likes(post, info, first=None, after=None):
+    return first_page(FirstLikes, post, info, first, after, selectors.post_likes, NEWEST_FIRST, link="post")
+
+
+def resolve_post_shares(post, info, first=None, after=None):
+    return first_page(FirstShares, post, info, first, after, selectors.post_shares, NEWEST_FIRST, link="post")
+
+
+def _viewer_flag(flag: str):
+    def resolve(post, info):
+        if get_viewer(info) is None:
+            return False
+        return ViewerPostFlags.of(info).load((flag, post.pk))
+
+    resolve.__name__ = f"resolve_viewer_has_{flag}"
+    return resolve
+
+
+resolve_viewer_has_liked = _viewer_flag("liked")
+resolve_viewer_has_shared = _viewer_flag("shared")
+resolve_viewer_has_bookmarked = _viewer_flag("bookmarked")

@@ -26,10 +26,11 @@ from ..core.auth import require_viewer
 from ..core.connection import Edge
 from ..core.errors import BadUserInput
 from ..core.node import global_id, parse_global_id
-from ..feed.loaders import ViewerPostFlags
-from ..feed.types import FEED_KEYSET, FeedConnection, Post
-from ..interactions.notifications import Notification
+from ..feed.types import Post
+from ..interactions.loaders import ViewerPostFlags
 from ..interactions.types import Comment
+from ..notifications.types import Notification
+from ..timeline.types import FEED_KEYSET, FeedConnection
 from .operations import Batch, Topic
 
 

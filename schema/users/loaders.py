@@ -1,6 +1,16 @@
+"""Per-request loaders of users: by id, and the viewer's follow relations (one query per page)."""
+
+from users.models import User
 from users.selectors import follower_ids, following_ids
 
-from ..core.loaders import Loader
+from ..core.loaders import Loader, by_pk
+
+
+class UserById(Loader):
+    """Users by id (authors of posts and comments when they were not joined in)."""
+
+    def batch(self, keys):
+        return by_pk(User.objects.all(), keys)
 
 
 class ViewerFollows(Loader):

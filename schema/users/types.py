@@ -7,6 +7,7 @@ from users.models import User as UserModel
 
 from ..core.auth import get_viewer
 from ..core.connection import NEWEST_FIRST, Keyset, connection_field, connection_type, paginate
+from ..core.references import resolver
 from .loaders import FollowsViewer, ViewerFollows
 
 
@@ -33,11 +34,11 @@ class User(DjangoObjectType):
     is_following_viewer = graphene.Boolean(
         required=True, description="Whether this user follows the viewer; false when anonymous."
     )
-    posts = connection_field(lambda: _post_connection(), "This user's posts, newest first.")
+    posts = connection_field("schema.feed.types.PostConnection", "This user's posts, newest first.")
     followers = connection_field(lambda: UserConnection, "Who follows this user, most recent follow first.")
     following = connection_field(lambda: UserConnection, "Whom this user follows, most recent follow first.")
     analytics = graphene.Field(
-        "schema.interactions.analytics.UserAnalytics",
+        "schema.analytics.types.UserAnalytics",
         description="Engagement with this user's posts; only for the viewer's own user, else null.",
     )
 
@@ -71,35 +72,22 @@ class User(DjangoObjectType):
         return FollowsViewer.of(info).load(user.pk)
 
     @staticmethod
-    def resolve_posts(user, info, first=None, after=None):
-        from ..feed.queries import resolve_user_posts
-
-        return resolve_user_posts(user, info, first=first, after=after)
-
-    @staticmethod
     def resolve_followers(user, info, first=None, after=None):
         return paginate(selectors.followers_of(user), NEWEST_FIRST, first=first, after=after,
                         node_of=lambda follow: follow.follower)
-
-    @staticmethod
-    def resolve_analytics(user, info):
-        from ..interactions.analytics import resolve_user_analytics
-
-        return resolve_user_analytics(user, info)
 
     @staticmethod
     def resolve_following(user, info, first=None, after=None):
         return paginate(selectors.following_of(user), NEWEST_FIRST, first=first, after=after,
                         node_of=lambda follow: follow.followee)
 
+    # Owned by the domains above (see schema/core/references.py).
+    resolve_posts = resolver("schema.feed.types.resolve_user_posts")
+    resolve_analytics = resolver("schema.analytics.types.resolve_user_analytics")
+
 
 UserConnection = connection_type(User, description="A page of users.")
 
-
-def _post_connection():
-    from ..feed.types import PostConnection
-
-    return PostConnection
 
 # Query.users: newest account first.
 USERS_NEWEST = Keyset(("date_joined", "id"), descending=True)

@@ -1,25 +1,25 @@
-"""GraphQL of analytics and trends: PostAnalytics, UserAnalytics, trendingPosts/trendingHashtags, recordPostViews.
+"""GraphQL types of analytics: PostAnalytics, UserAnalytics and their buckets.
 
 The app side is ``interactions.analytics`` (views and pending counts in Redis, hourly buckets in
-PostgreSQL) and ``interactions.trends`` (cached rankings). Everything here reads through per-request
-loaders, so a page of posts costs one SQL query and one Redis round trip per kind of figure, whatever
-its size. ``Post.analytics`` / ``User.analytics`` (wired in schema/feed/types.py and
-schema/users/types.py) call :func:`resolve_post_analytics` / :func:`resolve_user_analytics`.
+PostgreSQL). Everything here reads through per-request loaders (schema/analytics/loaders.py), so a
+page of posts costs one SQL query and one Redis round trip per kind of figure, whatever its size.
+``Post.analytics``, ``Post.viewCount`` and ``User.analytics`` are declared on their types (by dotted
+path) and resolved here: :func:`resolve_post_analytics`, :func:`resolve_view_count`,
+:func:`resolve_user_analytics`.
 """
 
 from __future__ import annotations
 
 import graphene
-from django.core.exceptions import ValidationError
 
-from interactions import analytics, trends
+from interactions import analytics
 
 from ..core.auth import get_viewer
 from ..core.connection import page_size
+from ..core.enums import enum_value
 from ..core.errors import BadUserInput
-from ..core.loaders import Loader, then
-from ..core.mutations import BaseMutation
-from ..core.node import parse_global_id
+from ..core.loaders import then
+from .loaders import PendingViews, PostTimelines, TopPosts, UniqueViewers, UserTimelines, UserTotals
 
 POST_TYPE = "schema.feed.types.Post"
 
@@ -54,12 +54,6 @@ class TrendWindow(graphene.Enum):
 _BUCKET_SECONDS = {"HOUR": analytics.HOUR, "DAY": analytics.DAY}
 
 
-def _value(enum_value, default: str) -> str:
-    if enum_value is None:
-        return default
-    return getattr(enum_value, "value", enum_value)
-
-
 class InteractionBucket(graphene.ObjectType):
     """Counts of one time bucket."""
 
@@ -79,51 +73,8 @@ class HashtagTrend(graphene.ObjectType):
     post_count = graphene.Int(required=True, description="How many posts created in the window carry it.")
 
 
-# --- loaders ----------------------------------------------------------------------------
-class PendingViews(Loader):
-    """Views of each post still pending in Redis (not yet in ``view_count``): one HMGET per page, no SQL."""
-
-    def batch(self, post_ids):
-        return analytics.pending_views(post_ids)
-
-
-class UniqueViewers(Loader):
-    """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
-
-    def batch(self, post_ids):
-        return analytics.unique_viewers(post_ids)
-
-
-class PostTimelines(Loader):
-    """Timelines by (post id, span): one SQL query per bucket size and one Redis round trip per page."""
-
-    def batch(self, keys):
-        return analytics.post_timelines(keys)
-
-
-class UserTotals(Loader):
-    """What each user's posts received: one SQL query and one Redis round trip."""
-
-    def batch(self, user_ids):
-        return analytics.user_totals(user_ids)
-
-
-class UserTimelines(Loader):
-    """Timelines by (user id, span); only the viewer's own user gets one, so at most a few per request."""
-
-    def batch(self, keys):
-        return [analytics.user_timeline(user_id, span) for user_id, span in keys]
-
-
-class TopPosts(Loader):
-    """A user's most engaging posts by (user id, how many)."""
-
-    def batch(self, keys):
-        return [analytics.top_posts(user_id, first) for user_id, first in keys]
-
-
 def _span(bucket, since, until, default_since):
-    size = _BUCKET_SECONDS[_value(bucket, "HOUR")]
+    size = _BUCKET_SECONDS[enum_value(bucket, "HOUR")]
     try:
         return analytics.bucket_span(size, since, until, default_since=default_since)
     except analytics.AnalyticsInputError as error:
@@ -261,89 +212,3 @@ def resolve_user_analytics(user, info):
 def resolve_view_count(post, info):
     """``Post.viewCount``: the folded ``view_count`` plus views still pending in Redis (batched, no SQL)."""
     return then(PendingViews.of(info).load(post.pk), lambda pending: post.view_count + pending)
-
-
-# --- queries ----------------------------------------------------------------------------
-class AnalyticsQueries(graphene.ObjectType):
-    trending_posts = graphene.List(
-        graphene.NonNull(POST_TYPE),
-        required=True,
-        description="Posts with the most engagement in the window, weighted towards recent interactions.",
-        first=graphene.Int(description="How many (default 20, at most 100)."),
-        window=TrendWindow(description="How far back to look (default DAY)."),
-    )
-    trending_hashtags = graphene.List(
-        graphene.NonNull(HashtagTrend),
-        required=True,
-        description="Hashtags used by the most posts in the window.",
-        first=graphene.Int(description="How many (default 20, at most 100)."),
-        window=TrendWindow(description="How far back to look (default DAY)."),
-    )
-
-    @staticmethod
-    def resolve_trending_posts(root, info, first=None, window=None):
-        return trends.trending_posts(_value(window, "DAY"), page_size(first))
-
-    @staticmethod
-    def resolve_trending_hashtags(root, info, first=None, window=None):
-        return [HashtagTrend(tag=tag, post_count=count)
-                for tag, count in trends.trending_hashtags(_value(window, "DAY"), page_size(first))]
-
-
-# --- mutations --------------------------------------------------------------------------
-def _fingerprint(context) -> str | None:
-    """What identifies an anonymous viewer: client address and User-Agent (hashed before it is stored)."""
-    meta = getattr(context, "META", None)
-    if meta is not None:
-        return f"{meta.get('REMOTE_ADDR', '')}|{meta.get('HTTP_USER_AGENT', '')}"
-    scope = getattr(context, "scope", None)
-    if isinstance(scope, dict):
-        client = scope.get("client") or ("", 0)
-        agent = dict(scope.get("headers") or []).get(b"user-agent", b"").decode(errors="replace")
-        return f"{client[0]}|{agent}"
-    return None
-
-
-class RecordPostViews(BaseMutation):
-    """Counts that the viewer saw these posts."""
-
-    login_required = False
-
-    class Input:
-        description = "The posts a client showed (impressions), reported in batches."
-        post_ids = graphene.List(
-            graphene.NonNull(graphene.ID),
-            required=True,
-            description=f"Global ids of posts the viewer saw; at most {analytics.MAX_VIEW_IDS}. Ids that name no "
-                        f"post are skipped.",
-        )
-
-    recorded = graphene.Int(
-        required=True,
-        description="How many views were counted: repeats in the list, unknown posts, an author's own posts and "
-                    "posts this viewer was already counted for in the last few minutes are not.",
-    )
-
-    @classmethod
-    def mutate(cls, root, info, input):
-        payload = super().mutate(root, info, input)
-        if payload.recorded is None:  # refused: nothing counted
-            payload.recorded = 0
-        return payload
-
-    @classmethod
-    def perform(cls, info, viewer, post_ids):
-        if len(post_ids) > analytics.MAX_VIEW_IDS:
-            raise ValidationError({"post_ids": ValidationError(
-                f"At most {analytics.MAX_VIEW_IDS} posts at once.", code="invalid")})
-        pks = [parsed[1] for parsed in (parse_global_id(value, "Post") for value in post_ids) if parsed]
-        recorded = analytics.record_views(viewer, pks, fingerprint=_fingerprint(info.context))
-        return {"recorded": recorded}
-
-
-class AnalyticsMutations(graphene.ObjectType):
-    record_post_views = RecordPostViews.Field(
-        description="Counts that the viewer saw these posts (impressions reported by clients in batches of up to "
-                    "100). Anonymous viewers may report too; a viewer's repeated views of a post count once per "
-                    "5 minutes."
-    )

@@ -1,7 +1,7 @@
 """GraphQL types of notifications: Notification, NotificationKind, NotificationConnection.
 
 A page of notifications is one SQL query: the actor, the post (with its author) and the
-comment are joined in by ``interactions.selectors.notifications_of``.
+comment are joined in by the ``notifications_of`` selector.
 """
 
 import graphene
@@ -11,31 +11,24 @@ from graphene_django import DjangoObjectType
 from interactions.models import Notification as NotificationModel
 
 from ..core.connection import connection_type
-from ..feed.loaders import CommentById, PostById, UserById
-from ..feed.types import Post, cached_or_load
+from ..core.enums import enum_of
+from ..core.loaders import cached_or_load
+from ..feed.loaders import PostById
+from ..feed.types import Post
+from ..interactions.loaders import CommentById
+from ..interactions.types import Comment
+from ..users.loaders import UserById
 from ..users.types import User
 
-
-class NotificationKind(graphene.Enum):
-    """What happened."""
-
-    LIKE = "LIKE"
-    COMMENT = "COMMENT"
-    REPLY = "REPLY"
-    SHARE = "SHARE"
-    FOLLOW = "FOLLOW"
-    MENTION = "MENTION"
-
-    @property
-    def description(self):
-        return {
-            NotificationKind.LIKE: "The actor liked your post (once per actor and post, even if liked again).",
-            NotificationKind.COMMENT: "The actor commented on your post (`comment` is the new comment).",
-            NotificationKind.REPLY: "The actor replied to your comment (`comment` is the reply).",
-            NotificationKind.SHARE: "The actor shared your post (once per actor and post).",
-            NotificationKind.FOLLOW: "The actor followed you (once per actor).",
-            NotificationKind.MENTION: "The actor mentioned you in a post, or in a comment (`comment` set).",
-        }[self]
+_Kind = NotificationModel.Kind
+NotificationKind = enum_of("NotificationKind", _Kind, "What happened.", {
+    _Kind.LIKE: "The actor liked your post (once per actor and post, even if liked again).",
+    _Kind.COMMENT: "The actor commented on your post (`comment` is the new comment).",
+    _Kind.REPLY: "The actor replied to your comment (`comment` is the reply).",
+    _Kind.SHARE: "The actor shared your post (once per actor and post).",
+    _Kind.FOLLOW: "The actor followed you (once per actor).",
+    _Kind.MENTION: "The actor mentioned you in a post, or in a comment (`comment` set).",
+})
 
 
 class Notification(DjangoObjectType):
@@ -50,7 +43,7 @@ class Notification(DjangoObjectType):
     actor = graphene.Field(User, required=True, description="Who did it.")
     post = graphene.Field(Post, description="The post concerned; null for FOLLOW.")
     comment = graphene.Field(
-        lambda: _comment_type(), description="The comment concerned (COMMENT, REPLY, MENTION in a comment); else null."
+        Comment, description="The comment concerned (COMMENT, REPLY, MENTION in a comment); else null."
     )
     created_at = graphene.DateTime(required=True, description="When it happened.")
     read = graphene.Boolean(required=True, description="Whether the viewer marked it read.")
@@ -90,12 +83,6 @@ class Notification(DjangoObjectType):
     @staticmethod
     def resolve_read(notification, info):
         return notification.read_at is not None
-
-
-def _comment_type():
-    from .types import Comment
-
-    return Comment
 
 
 NotificationConnection = connection_type(Notification, description="A page of notifications, newest first.")
