@@ -91,14 +91,20 @@ def carol(db) -> User:
 
 
 @pytest.fixture
-def world(alice, bob, carol):
-    """A post by alice with bob's comment, like, share and bookmark: (post, comment)."""
+def alices_post(alice, bob, carol):
+    """alice's post "hello #tag @bob" with bob's comment "hi @alice" (`bobs_comment`), like, share and bookmark."""
     from feed import services as feed_services
     from interactions import services as interactions
 
     post = feed_services.post_create(author=alice, body="hello #tag @bob")
-    comment = interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
+    interactions.comment_create(author=bob, post_id=post.pk, body="hi @alice")
     interactions.like_create(user=bob, post_id=post.pk)
     interactions.share_create(user=bob, post_id=post.pk, comment="look")
     interactions.bookmark_create(user=bob, post_id=post.pk)
-    return post, comment
+    return post
+
+
+@pytest.fixture
+def bobs_comment(alices_post, bob):
+    """bob's comment on `alices_post`."""
+    return alices_post.comments.get(author=bob)

@@ -20,7 +20,7 @@ N = 23
 
 
 @pytest.fixture
-def world(db):
+def lists_with_ties(db):
     """Everything in groups of three with the same created_at (and like counts in groups too)."""
     viewer = make_user("viewer")
     now = timezone.now()
@@ -88,13 +88,13 @@ for _order in ("CREATED_AT", "LIKE_COUNT", "COMMENT_COUNT", "SHARE_COUNT"):
                 f"orderBy: {{field: {_order}, direction: {_direction}}}{_filter}) {{ %s }} }}", ["posts"], N)
 
 
-def _run(gql, world, name, first, after):
+def _run(gql, lists_with_ties, name, first, after):
     query, path, _ = LISTS[name]
-    variables = {"first": first, "after": after, "id": to_global_id("Post", world["hot"].pk),
-                 "c": to_global_id("Comment", world["top"].pk)}
+    variables = {"first": first, "after": after, "id": to_global_id("Post", lists_with_ties["hot"].pk),
+                 "c": to_global_id("Comment", lists_with_ties["top"].pk)}
     declared = query.split(")", 1)[0]
     variables = {k: v for k, v in variables.items() if f"${k}" in declared}
-    r = gql(query % _conn(name), variables, user=world["viewer"])
+    r = gql(query % _conn(name), variables, user=lists_with_ties["viewer"])
     data = r.data
     for key in path:
         data = data[key] if data is not None else None
@@ -102,11 +102,11 @@ def _run(gql, world, name, first, after):
 
 
 @pytest.mark.parametrize("name", sorted(LISTS))
-def test_paging_to_the_end_with_ties(gql, world, name):
+def test_paging_to_the_end_with_ties(gql, lists_with_ties, name):
     expected = LISTS[name][2]
     seen, after, pages = [], None, 0
     while True:
-        r, page = _run(gql, world, name, 4, after)
+        r, page = _run(gql, lists_with_ties, name, 4, after)
         assert r.status == 200 and not r.errors, r.body
         seen += [edge["node"]["id"] for edge in page["edges"]]
         assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
@@ -118,28 +118,28 @@ def test_paging_to_the_end_with_ties(gql, world, name):
         assert pages < 20
     assert len(seen) == len(set(seen)) == expected, (len(seen), len(set(seen)), expected)
     # The whole list in one page is the same list, in the same order.
-    r, whole = _run(gql, world, name, 100, None)
+    r, whole = _run(gql, lists_with_ties, name, 100, None)
     assert [edge["node"]["id"] for edge in whole["edges"]] == seen
     assert whole["pageInfo"]["hasNextPage"] is False
     # first: 0 is an empty page whose hasNextPage says whether there are items (Relay's rule, the same
     # for top-level and nested lists); after the last item, an empty last page.
-    r, empty = _run(gql, world, name, 0, None)
+    r, empty = _run(gql, lists_with_ties, name, 0, None)
     assert not r.errors and empty["edges"] == [] and empty["pageInfo"]["hasNextPage"] is True, r.body
-    r, past = _run(gql, world, name, 4, whole["edges"][-1]["cursor"])
+    r, past = _run(gql, lists_with_ties, name, 4, whole["edges"][-1]["cursor"])
     assert not r.errors and past["edges"] == [] and past["pageInfo"]["hasNextPage"] is False
 
 
-def _cursors(gql, world) -> dict[str, str]:
+def _cursors(gql, lists_with_ties) -> dict[str, str]:
     """A real second-page cursor of every list."""
     found = {}
     for name in LISTS:
-        r, page = _run(gql, world, name, 4, None)
+        r, page = _run(gql, lists_with_ties, name, 4, None)
         found[name] = page["edges"][-1]["cursor"]
     return found
 
 
-def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, world):
-    cursors = _cursors(gql, world)
+def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, lists_with_ties):
+    cursors = _cursors(gql, lists_with_ties)
     cursors["garbage"] = "not-a-cursor"
     cursors["number"] = "WzEsMl0"  # [1,2]
     cursors["string"] = "WyJ4IiwxXQ"  # ["x",1]
@@ -147,7 +147,7 @@ def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, w
     cursors["huge"] = "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LDFd"  # [99999999999999999999,1]
     for name in LISTS:
         for source, cursor in cursors.items():
-            r, page = _run(gql, world, name, 4, cursor)
+            r, page = _run(gql, lists_with_ties, name, 4, cursor)
             assert r.status == 200, (name, source, r.body)
             if r.errors:
                 assert r.error_codes() == ["BAD_USER_INPUT"], (name, source, r.body)
@@ -155,7 +155,7 @@ def test_a_cursor_of_another_list_or_ordering_is_bad_user_input_or_a_page(gql, w
 
 @pytest.mark.parametrize("order", ["LIKE_COUNT", "COMMENT_COUNT", "SHARE_COUNT"])
 @pytest.mark.parametrize("direction", ["ASC", "DESC"])
-def test_a_rare_tag_sorted_by_id_list_pages_like_a_common_tag_walked(gql, world, monkeypatch, order, direction):
+def test_a_rare_tag_sorted_by_id_list_pages_like_a_common_tag_walked(gql, lists_with_ties, monkeypatch, order, direction):
     """A tag on at most RARE_TAG_POSTS posts is read by its post ids and sorted; a commoner tag walks the
     counter's index. Both page the same posts in the same order."""
     from django.db import connection

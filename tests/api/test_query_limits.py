@@ -19,8 +19,8 @@ def _nested(field: str, levels: int, leaf: str = "id") -> str:
     return inner
 
 
-def test_deep_queries_are_refused_before_running(gql, world, django_assert_num_queries):
-    post, comment = world
+def test_deep_queries_are_refused_before_running(gql, alices_post, bobs_comment, django_assert_num_queries):
+    post, comment = alices_post, bobs_comment
     pid = to_global_id("Post", post.pk)
     replies = _nested("replies(first: 100) { edges { node { id %s } } }", 55)
     deep = [
@@ -38,18 +38,18 @@ def test_deep_queries_are_refused_before_running(gql, world, django_assert_num_q
         assert "deeper than 15" in r.errors[0]["message"]
 
 
-def test_depth_fifteen_is_allowed(gql, world):
+def test_depth_fifteen_is_allowed(gql, alices_post):
     # viewer(1) followers(2) edges(3) node(4) ... posts(11) edges(12) node(13) author(14) id(15)
     query = "{ viewer { %s } }" % _nested("followers { edges { node { %s } } }", 3,
                                           "posts { edges { node { author { id } } } }")
-    r = gql(query, user=world[0].author)
+    r = gql(query, user=alices_post.author)
     assert r.status == 200 and not r.errors, r.body
     too_deep = "{ viewer { %s } }" % _nested("followers { edges { node { %s } } }", 3,
                                                "posts { edges { node { author { posts { pageInfo { hasNextPage } } } } } }")
-    assert gql(too_deep, user=world[0].author).error_codes() == ["QUERY_TOO_COMPLEX"]
+    assert gql(too_deep, user=alices_post.author).error_codes() == ["QUERY_TOO_COMPLEX"]
 
 
-def test_aliases_and_field_counts_are_limited(gql, world):
+def test_aliases_and_field_counts_are_limited(gql, alices_post):
     aliased = " ".join(f"a{i}: posts(first: 100, filter: {{search: \"hello\"}}) {{ edges {{ node {{ id }} }} }}"
                        for i in range(limits.MAX_ALIASES + 1))
     r = gql("{ %s }" % aliased)

@@ -11,8 +11,9 @@ from interactions.models import Bookmark, Notification
 
 
 # --- authorization -------------------------------------------------------------------------------
-def test_others_cannot_edit_or_delete_but_the_post_author_may_delete_a_comment(gql, world, alice, carol):
-    post, comment = world
+def test_others_cannot_edit_or_delete_but_the_post_author_may_delete_a_comment(gql, alices_post, bobs_comment,
+                                                                              alice, carol):
+    post, comment = alices_post, bobs_comment
     pid, cid = to_global_id("Post", post.pk), to_global_id("Comment", comment.pk)
     for query, variables in [
         ("mutation($i: UpdatePostInput!) { updatePost(input: $i) { errors { code } post { id } } }",
@@ -52,12 +53,12 @@ FEED_PATH = "{ feed { edges { share { user { email } } node { author { email } }
 
 
 @pytest.mark.parametrize("as_user", ["carol", "anonymous"])
-def test_no_path_shows_another_users_email_or_analytics(gql, world, request, as_user, bob, carol):
+def test_no_path_shows_another_users_email_or_analytics(gql, alices_post, request, as_user, bob, carol):
     from users.services import follow_create
 
     follow_create(follower=carol, followee=bob)
     viewer = carol if as_user == "carol" else None
-    r = gql(EVERY_USER_PATH, {"p": to_global_id("Post", world[0].pk)}, user=viewer)
+    r = gql(EVERY_USER_PATH, {"p": to_global_id("Post", alices_post.pk)}, user=viewer)
     assert r.status == 200 and not r.errors, r.body
     text = json.dumps(r.data)
     if viewer is not None:  # carol follows bob, who shared alice's post
@@ -73,8 +74,8 @@ def test_no_path_shows_another_users_email_or_analytics(gql, world, request, as_
         assert (edge["node"]["email"] is not None) == mine
 
 
-def test_notifications_and_bookmarks_are_private(gql, world, alice, carol):
-    post, _ = world
+def test_notifications_and_bookmarks_are_private(gql, alices_post, alice, carol):
+    post = alices_post
     nid = to_global_id("Notification", Notification.objects.filter(recipient=alice).first().pk)
     bid = to_global_id("Bookmark", Bookmark.objects.get().pk)
     query = """query($n: ID!, $b: ID!, $p: ID!) {

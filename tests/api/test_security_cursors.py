@@ -12,7 +12,7 @@ def _cursor(values) -> str:
 
 
 # --- cursors of another ordering or connection --------------------------------------------------
-def test_cursors_from_elsewhere_are_bad_user_input(gql, world, alice):
+def test_cursors_from_elsewhere_are_bad_user_input(gql, alices_post, alice):
     r = gql("""{ feed(first: 1) { edges { cursor } }
                  created: posts(first: 1) { edges { cursor } }
                  liked: posts(first: 1, orderBy: {field: LIKE_COUNT, direction: DESC}) { edges { cursor } } }""",

@@ -33,7 +33,7 @@ COMMENT = f"""id body replyCount viewerCanDelete author {{ {USER} }} post {{ id 
 
 
 @pytest.fixture
-def world(db):
+def n_of_every_list(db):
     """A viewer, N users (following and followed by the viewer), N posts (with ties in created_at
     and like_count), and a hot post with N likes, shares, comments, replies, bookmarks, notifications."""
     viewer = make_user("viewer")
@@ -116,11 +116,11 @@ LISTS = {
 }
 
 
-def _variables(name: str, world, n: int) -> dict:
+def _variables(name: str, n_of_every_list, n: int) -> dict:
     if name in ("post_comments", "post_likes", "post_shares"):
-        return {"n": n, "id": to_global_id("Post", world["hot"].pk)}
+        return {"n": n, "id": to_global_id("Post", n_of_every_list["hot"].pk)}
     if name == "comment_replies":
-        return {"n": n, "c": to_global_id("Comment", world["tops"][0].pk)}
+        return {"n": n, "c": to_global_id("Comment", n_of_every_list["tops"][0].pk)}
     return {"n": n}
 
 
@@ -141,28 +141,28 @@ def _items(data) -> int:
 
 
 @pytest.mark.parametrize("name", sorted(LISTS))
-def test_list_costs_the_same_for_5_20_and_100_items(gql, world, name):
+def test_list_costs_the_same_for_5_20_and_100_items(gql, n_of_every_list, name):
     if name == "top_posts":
         # topPosts are the viewer's own posts: give the viewer some.
-        Post.objects.filter(pk__in=[p.pk for p in world["posts"]]).update(author=world["viewer"])
+        Post.objects.filter(pk__in=[p.pk for p in n_of_every_list["posts"]]).update(author=n_of_every_list["viewer"])
     counts, sizes = {}, {}
     for n in (5, 20, 100):
         trends.clear_trends()  # every call computes the ranking (one query) rather than the first only
-        counts[n], data = _count(gql, LISTS[name], _variables(name, world, n), world["viewer"])
+        counts[n], data = _count(gql, LISTS[name], _variables(name, n_of_every_list, n), n_of_every_list["viewer"])
         sizes[n] = _items(data)
     expected = 16 if name in ("user_posts", "posts_username") else 100  # user0 wrote 16 posts
     assert sizes == {5: 5, 20: min(20, expected), 100: expected}, sizes
     assert counts[5] == counts[20] == counts[100], (counts, sizes)
 
 
-def test_nodes_cost_one_query_per_type(gql, world):
-    posts, users, tops = world["posts"], world["users"], world["tops"]
+def test_nodes_cost_one_query_per_type(gql, n_of_every_list):
+    posts, users, tops = n_of_every_list["posts"], n_of_every_list["users"], n_of_every_list["tops"]
     query = f"""query($ids: [ID!]!) {{ nodes(ids: $ids) {{ id
       ... on Post {{ {POST} }} ... on User {{ {USER} }} ... on Comment {{ {COMMENT} }} }} }}"""
     counts = {}
     for n in (2, 10, 33):  # at most 100 ids
         ids = [to_global_id("Post", p.pk) for p in posts[:n]] + [to_global_id("User", u.pk) for u in users[:n]] + \
             [to_global_id("Comment", c.pk) for c in tops[:n]]
-        counts[n], data = _count(gql, query, {"ids": ids}, world["viewer"])
+        counts[n], data = _count(gql, query, {"ids": ids}, n_of_every_list["viewer"])
         assert len([x for x in data["nodes"] if x]) == 3 * n
     assert counts[2] == counts[10] == counts[33], counts
