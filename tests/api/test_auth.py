@@ -6,6 +6,7 @@ import jwt
 import pytest
 from django.conf import settings
 from freezegun import freeze_time
+from graphql_jwt.shortcuts import create_refresh_token, get_token
 
 from users.models import User
 
@@ -146,3 +147,27 @@ def test_verify_token(gql, alice):
         "verifyToken"]["payload"]["username"] == "alice"
     bad = gql("mutation { verifyToken(token: \"nope\") { payload } }")
     assert bad.error_codes() == ["UNAUTHENTICATED"]
+
+
+# --- access and refresh tokens are not interchangeable; deactivation ends both -------------------
+REFRESH_TOKENS = "mutation($t: String) { refreshToken(refreshToken: $t) { token refreshToken } }"
+
+
+def test_refresh_token_is_not_an_access_token_and_vice_versa(gql, alice):
+    r = gql("{ viewer { username } }", token=str(create_refresh_token(alice)))
+    assert r.status == 401 and r.error_codes() == ["UNAUTHENTICATED"]
+    r = gql(REFRESH_TOKENS, {"t": get_token(alice)})
+    assert r.error_codes() == ["UNAUTHENTICATED"] and r.data == {"refreshToken": None}
+
+
+def test_deactivated_user_tokens_stop_working(gql, alice):
+    access, refresh = get_token(alice), str(create_refresh_token(alice))
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    r = gql("{ viewer { username } }", token=access)
+    assert r.status == 401 and r.error_codes() == ["UNAUTHENTICATED"]
+    r = gql(REFRESH_TOKENS, {"t": refresh})
+    assert r.error_codes() == ["UNAUTHENTICATED"] and r.data == {"refreshToken": None}, r.body
+    alice.is_active = True
+    alice.save(update_fields=["is_active"])
+    assert gql(REFRESH_TOKENS, {"t": refresh}).error_codes() == ["UNAUTHENTICATED"]  # revoked for good

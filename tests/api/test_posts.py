@@ -269,3 +269,29 @@ def test_interactions_on_a_post(gql, alice, bob, carol):
     assert (data["viewerCanUpdate"], data["viewerHasLiked"]) == (True, False)
     anonymous = gql(query, {"id": to_global_id("Post", post.pk)}).data["post"]
     assert (anonymous["viewerHasLiked"], anonymous["viewerCanDelete"]) == (False, False)
+
+
+# --- who may edit and delete -----------------------------------------------------------------
+def test_others_cannot_edit_or_delete_but_the_post_author_may_delete_a_comment(gql, alices_post, bobs_comment,
+                                                                              alice, carol):
+    post, comment = alices_post, bobs_comment
+    pid, cid = to_global_id("Post", post.pk), to_global_id("Comment", comment.pk)
+    for query, variables in [
+        ("mutation($i: UpdatePostInput!) { updatePost(input: $i) { errors { code } post { id } } }",
+         {"i": {"postId": pid, "body": "pwned"}}),
+        ("mutation($i: DeletePostInput!) { deletePost(input: $i) { errors { code } deletedPostId } }",
+         {"i": {"postId": pid}}),
+        ("mutation($i: UpdateCommentInput!) { updateComment(input: $i) { errors { code } comment { id } } }",
+         {"i": {"commentId": cid, "body": "pwned"}}),
+        ("mutation($i: DeleteCommentInput!) { deleteComment(input: $i) { errors { code } deletedCommentId } }",
+         {"i": {"commentId": cid}}),
+    ]:
+        r = gql(query, variables, user=carol)
+        payload = next(iter(r.data.values()))
+        assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"], r.body
+    post.refresh_from_db()
+    comment.refresh_from_db()
+    assert post.body == "hello #tag @bob" and comment.body == "hi @alice"
+    r = gql("mutation($i: DeleteCommentInput!) { deleteComment(input: $i) { errors { code } deletedCommentId } }",
+            {"i": {"commentId": cid}}, user=alice)
+    assert r.data["deleteComment"] == {"errors": [], "deletedCommentId": cid}

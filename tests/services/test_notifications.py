@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from graphql_relay import to_global_id
 
 from feed.signals import post_mentions_changed
 from interactions import selectors, services
-from interactions.models import Notification
+from interactions.models import Bookmark, Notification
 from users import services as user_services
 
 from tests.support.interactions import gid, kinds_for, make_post
@@ -163,3 +164,23 @@ def test_notifications_page_query_count_is_constant(gql, alice, bob, carol, roun
     with django_assert_num_queries(4):
         r = gql(NOTIFICATIONS, {"first": 100}, user=alice)
     assert len(r.data["notifications"]["edges"]) == 3 * rounds
+
+
+# --- private to their owner ----------------------------------------------------------------------
+def test_notifications_and_bookmarks_are_private(gql, alices_post, alice, carol):
+    post = alices_post
+    nid = to_global_id("Notification", Notification.objects.filter(recipient=alice).first().pk)
+    bid = to_global_id("Bookmark", Bookmark.objects.get().pk)
+    query = """query($n: ID!, $b: ID!, $p: ID!) {
+      node(id: $n) { id } nodes(ids: [$n, $b]) { id }
+      bookmark: node(id: $b) { id }
+      post: node(id: $p) { ... on Post { viewerHasBookmarked } }
+      bookmarks { edges { node { id } } }
+      notifications { edges { node { id } } }
+    }"""
+    variables = {"n": nid, "b": bid, "p": to_global_id("Post", post.pk)}
+    r = gql(query, variables, user=carol)
+    assert r.data == {"node": None, "nodes": [None, None], "bookmark": None,
+                      "post": {"viewerHasBookmarked": False}, "bookmarks": {"edges": []},
+                      "notifications": {"edges": []}}, r.body
+    assert gql(query, variables, user=alice).data["node"] == {"id": nid}

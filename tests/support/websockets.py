@@ -89,6 +89,14 @@ async def wait_until(predicate, timeout=5.0, what="condition"):
         await asyncio.sleep(0.01)
 
 
+async def subscribe(socket, op_id, query, variables=None, operation_name=None):
+    """Sends a graphql-transport-ws `subscribe` message (any operation, not only subscriptions)."""
+    payload = {"query": query, "variables": variables or {}}
+    if operation_name:
+        payload["operationName"] = operation_name
+    await socket.send({"id": op_id, "type": "subscribe", "payload": payload})
+
+
 async def subscribed(group: str, count: int = 1):
     """Waits until this process's hub has ``count`` subscriptions on ``group`` and has joined it."""
     hub = get_hub()

@@ -1,4 +1,5 @@
-"""graphql-transport-ws at /graphql: every message and close code, through the whole ASGI stack."""
+"""graphql-transport-ws at /graphql, the operations: subscribe / next / error / complete, invalid messages,
+errors while an operation runs — through the whole ASGI stack."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import json
 
 import pytest
 
+from feed import events, services as feed_services
+from interactions import services as interaction_services
+from schema.core.node import global_id
 from schema.realtime import operations
 from tests.conftest import make_user
-from tests.support.websockets import LEGACY, TRANSPORT, Closed, Socket, anyio_backend, db, sockets, subscribed  # noqa: F401
+from tests.support.websockets import anyio_backend, db, sockets, subscribe, subscribed  # noqa: F401 - fixtures
 from users.models import Follow
 
 # The server's threads see committed rows only: tests that need users commit them (transaction=True).
@@ -17,162 +21,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.django_db]
 committed = pytest.mark.django_db(transaction=True)
 
 VIEWER = "query Me { viewer { username } }"
-
-
-async def subscribe(socket, op_id, query, variables=None, operation_name=None):
-    payload = {"query": query, "variables": variables or {}}
-    if operation_name:
-        payload["operationName"] = operation_name
-    await socket.send({"id": op_id, "type": "subscribe", "payload": payload})
-
-
-# --- handshake -----------------------------------------------------------------------------
-async def test_subprotocol_is_chosen_from_the_offer(sockets):
-    socket = await sockets((TRANSPORT,), init=False)
-    assert socket.subprotocol == TRANSPORT
-    both = await sockets((LEGACY, TRANSPORT), init=False)
-    assert both.subprotocol == TRANSPORT  # the current protocol wins when both are offered
-    legacy = await sockets((LEGACY,), init=False)
-    assert legacy.subprotocol == LEGACY
-
-
-async def test_without_a_known_subprotocol_the_socket_is_closed_4406(sockets):
-    for offer in ((), ("graphql-subscriptions-ws",)):
-        socket = await sockets(offer, init=False)
-        assert await socket.expect_close() == 4406
-
-
-async def test_origin_policy(sockets):
-    # Browsers send Origin: this site's hosts are let in, other sites are refused at the handshake.
-    ok = Socket(headers=[(b"origin", b"http://127.0.0.1:8000")])
-    assert await ok.connect()
-    await ok.disconnect()
-    foreign = Socket(headers=[(b"origin", b"https://evil.example")])
-    assert not await foreign.connect()
-    # Clients that are not browsers send no Origin: they carry their token explicitly.
-    await sockets(init=False)
-
-
-# --- connection_init -----------------------------------------------------------------------
-async def test_connection_init_is_acknowledged_and_queries_run_anonymously(sockets):
-    socket = await sockets()
-    await subscribe(socket, "1", VIEWER)
-    assert await socket.recv() == {"id": "1", "type": "next", "payload": {"data": {"viewer": None}}}
-    assert await socket.recv() == {"id": "1", "type": "complete"}
-
-
-@committed
-async def test_token_in_connection_init_authenticates(sockets):
-    alice = await db(make_user, "alice")
-    socket = await sockets(user=alice)
-    await subscribe(socket, "me", VIEWER)
-    assert (await socket.recv())["payload"] == {"data": {"viewer": {"username": "alice"}}}
-
-
-@pytest.mark.parametrize("authorization", ["Bearer not-a-token", "Token abc", "Bearer a b", 42])
-async def test_a_bad_token_is_refused_4403(sockets, authorization):
-    socket = await sockets(init=False)
-    await socket.send({"type": "connection_init", "payload": {"authorization": authorization}})
-    assert await socket.expect_close() == 4403
-
-
-@committed
-async def test_the_authorization_key_is_case_insensitive(sockets):
-    alice = await db(make_user, "alice")
-    from graphql_jwt.shortcuts import get_token
-
-    token = await db(get_token, alice)
-    socket = await sockets(init=False)
-    await socket.init(payload={"Authorization": f"Bearer {token}"})
-    await subscribe(socket, "me", VIEWER)
-    assert (await socket.recv())["payload"]["data"]["viewer"]["username"] == "alice"
-
-
-async def test_init_timeout_closes_4408(sockets, settings):
-    settings.REALTIME = {"CONNECTION_INIT_TIMEOUT": 0.2}
-    socket = await sockets(init=False)
-    assert await socket.nothing(0.1)
-    assert await socket.expect_close(2) == 4408
-
-
-async def test_a_second_init_closes_4429(sockets):
-    socket = await sockets()
-    await socket.send({"type": "connection_init"})
-    assert await socket.expect_close() == 4429
-
-
-async def test_init_payload_must_be_an_object(sockets):
-    socket = await sockets(init=False)
-    await socket.send({"type": "connection_init", "payload": "token"})
-    assert await socket.expect_close() == 4400
-
-
-async def test_init_payload_may_be_null_or_left_out(sockets):
-    for message in ({"type": "connection_init", "payload": None}, {"type": "connection_init"}):
-        socket = await sockets(init=False)
-        await socket.send(message)
-        assert (await socket.recv())["type"] == "connection_ack"
-
-
-# --- ping / pong ---------------------------------------------------------------------------
-async def test_ping_is_answered_with_pong_before_and_after_init(sockets):
-    socket = await sockets(init=False)
-    await socket.send({"type": "ping"})
-    assert await socket.recv() == {"type": "pong"}
-    await socket.init()
-    await socket.send({"type": "ping", "payload": {"t": 1}})
-    assert await socket.recv() == {"type": "pong", "payload": {"t": 1}}
-
-
-async def test_unsolicited_pong_is_ignored(sockets):
-    socket = await sockets()
-    await socket.send({"type": "pong"})
-    await socket.send({"type": "pong", "payload": {"x": 1}})
-    assert await socket.nothing()
-    await socket.send({"type": "ping"})
-    assert (await socket.recv())["type"] == "pong"
-
-
-BIG_ANSWER = "{ __type(name: \"Post\") { fields { name description } } }"  # some 4,000 characters
-
-
-async def test_server_pings_a_client_that_lags_and_closes_one_that_never_pongs_4503(sockets, settings):
-    settings.REALTIME = {"LAG_PING_BYTES": 300, "LAG_MAX_BYTES": 6000}
-    socket = await sockets()
-    pinged = False
-    for index in range(50):
-        await subscribe(socket, str(index), BIG_ANSWER)
-        try:
-            while True:
-                message = await socket.recv()
-                if message["type"] == "ping":
-                    assert message["payload"]["seq"] >= 1
-                    pinged = True  # ... and not answered
-                if message["type"] == "complete":
-                    break
-        except Closed as closed:
-            assert closed.code == 4503
-            assert pinged
-            assert socket.received_chars > 6000  # more than the hard limit went out unconfirmed
-            return
-    pytest.fail("a client that never answers pings was never closed")
-
-
-async def test_a_client_that_answers_pings_is_never_closed(sockets, settings):
-    # A client reading and answering its pings stays well below the limit.
-    settings.REALTIME = {"LAG_PING_BYTES": 300, "LAG_MAX_BYTES": 16000}
-    socket = await sockets()
-    pings = 0
-    for index in range(40):
-        await subscribe(socket, str(index), BIG_ANSWER)
-        while True:
-            message = await socket.recv()
-            if message["type"] == "ping":
-                pings += 1
-                await socket.send({"type": "pong", "payload": message["payload"]})
-            if message["type"] == "complete":
-                break
-    assert pings >= 5
 
 
 # --- subscribe / next / error / complete ---------------------------------------------------
@@ -284,6 +132,20 @@ async def test_invalid_messages_close_4400(sockets, message):
     assert await socket.expect_close() == 4400
 
 
+@pytest.mark.parametrize("message", [
+    {"id": "1", "type": "next", "payload": {"data": {}}},  # server-to-client messages
+    {"id": "1", "type": "error", "payload": []},
+    {"type": "connection_ack"},
+    {"type": "ping", "payload": "not an object"},  # PROTOCOL.md: payload?: Record<string, unknown> | null
+    {"type": "ping", "payload": [1]},
+    {"type": "pong", "payload": 5},
+])
+async def test_messages_the_protocol_does_not_allow_close_4400(sockets, message):
+    socket = await sockets()
+    await socket.send(message)
+    assert await socket.expect_close() == 4400
+
+
 async def test_binary_frames_close_4400(sockets):
     socket = await sockets()
     await socket.comm.send_to(bytes_data=b'{"type": "ping"}')
@@ -336,3 +198,43 @@ async def test_complete_while_a_query_runs_suppresses_its_result(sockets, monkey
     await asyncio.sleep(0.05)
     release.set()
     assert await socket.nothing(0.5)
+
+
+# --- errors while running ------------------------------------------------------------------
+@committed
+async def test_an_error_while_executing_an_event_goes_to_next_with_errors(sockets):
+    alice = await db(make_user, "alice")
+    post = await db(feed_services.post_create, author=alice, body="counted")
+    socket = await sockets()
+    query = "subscription U($id: ID!) { postUpdated(postId: $id) { likeCount comments(first: 1000) { edges { cursor } } } }"
+    await subscribe(socket, "u", query, {"id": global_id("Post", post.pk)})
+    await subscribed(events.post_updated_group(post.pk))
+    await db(interaction_services.like_create, user=alice, post_id=post.pk)
+    message = await socket.recv()
+    assert message["type"] == "next" and message["id"] == "u", message
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # The subscription goes on.
+    await db(interaction_services.like_delete, user=alice, post_id=post.pk)
+    assert (await socket.recv())["type"] == "next"
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("subscription { postDeleted @skip(if: true) }", {}),
+    ("subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", {"s": True}),
+    ("subscription S($s: Boolean!) { ... on Subscription { postDeleted @include(if: $s) } }", {"s": False}),
+])
+async def test_a_subscription_whose_root_field_is_skipped_is_an_error_not_a_crash(sockets, query, variables):
+    socket = await sockets()
+    await subscribe(socket, "s", query, variables)
+    message = await socket.recv()
+    assert message["type"] == "error" and message["id"] == "s", message
+    assert message["payload"][0]["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT")
+    await socket.send({"type": "ping"})
+    assert await socket.recv() == {"type": "pong"}  # the connection goes on
+
+
+async def test_a_subscription_with_nul_in_its_variables_is_refused_at_start(sockets):
+    socket = await sockets()
+    await subscribe(socket, "h", "subscription H($tag: String) { postCreated(hashtag: $tag) { id } }", {"tag": "a\x00b"})
+    message = await socket.recv()
+    assert message["type"] == "error" and message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", message

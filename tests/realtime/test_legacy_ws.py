@@ -165,3 +165,12 @@ async def test_operations_per_connection_are_limited(legacy, settings):
     message = await socket.recv()
     assert message["type"] == "error" and message["id"] == "c"
     assert message["payload"]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_legacy_subscription_whose_root_field_is_skipped_is_an_error(sockets):
+    socket = await sockets((LEGACY,))
+    await socket.send({"id": "s", "type": "start", "payload": {
+        "query": "subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", "variables": {"s": True}}})
+    message = await socket.recv()
+    assert message["type"] == "data" and message["payload"]["errors"], message
+    assert await socket.recv() == {"id": "s", "type": "complete"}

@@ -1,4 +1,5 @@
-"""HTTP hardening: malformed requests are JSON errors with a code (never a 500 or an HTML page), CORS, 404s."""
+"""The /graphql endpoint over HTTP: malformed requests and invalid documents are JSON errors with a code (never a
+500 or an HTML page), CORS, session cookies never authenticate, 404s leak nothing."""
 
 import json
 
@@ -42,6 +43,12 @@ def test_deeply_nested_but_parseable_variables_are_not_a_500():
     response = _post(Client(), body)
     assert response.status_code == 400, response.content[:300]
     assert json.loads(response.content)["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_root_field_skipped_by_a_variable_is_a_validation_error_over_http(gql):
+    response = gql("subscription S($s: Boolean!) { postDeleted @skip(if: $s) }", {"s": True})
+    # A request error like any invalid document (was a 500).
+    assert response.status == 400 and response.error_codes() == ["GRAPHQL_VALIDATION_FAILED"], response.errors
 
 
 def test_cors_is_off_without_allowed_origins_and_exact_with_them(settings):
