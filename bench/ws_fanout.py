@@ -29,12 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from tests.support.live_server import start_daphne, wait_for_listeners  # noqa: E402 - the one launcher
 
 MAX_SUBSCRIBERS = 5000
 WARMUPS = 3
@@ -65,37 +66,6 @@ def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
-
-class Daphne:
-    def __init__(self, env: dict, port: int):
-        self.port = port
-        self.log = open(f"/tmp/ws_bench_daphne_{port}.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"daphne did not start; see {self.log.name}")
-                time.sleep(0.1)
-
-    def rss(self) -> int:
-        import psutil
-
-        return psutil.Process(self.process.pid).memory_info().rss
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 class Subscriber:
@@ -156,21 +126,6 @@ FEED = "subscription { feedUpdated { cursor node { id body author { username } v
 CREATE_POST = "mutation P($body: String!) { createPost(input: {body: $body}) { errors { code } } }"
 
 
-async def wait_listeners(group, prefix, redis_url):
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(redis_url)
-    name = f"{prefix}:ws__group__{group}"
-    try:
-        deadline = time.monotonic() + 30
-        while dict(await client.pubsub_numsub(name)).get(name.encode(), 0) < 1:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nobody listens to {group}")
-            await asyncio.sleep(0.05)
-    finally:
-        await client.aclose()
-
-
 async def fanout(server, users, tokens, post, n, likes, anonymous, env):
     import aiohttp
 
@@ -187,7 +142,7 @@ async def fanout(server, users, tokens, post, n, likes, anonymous, env):
     subs = [Subscriber(f"ws://127.0.0.1:{server.port}/graphql", None if anonymous else tokens[i],
                        POST_UPDATED, {"id": post_gid}, on_data) for i in range(n)]
     await open_all(subs)
-    await wait_listeners(post_updated_group(post.pk), env["REDIS_KEY_PREFIX"], env["REDIS_URL"])
+    await wait_for_listeners(post_updated_group(post.pk), timeout=30)
     url = f"http://127.0.0.1:{server.port}/graphql"
     likers = tokens[n:n + likes + WARMUPS]
     latencies, mutations = [], []
@@ -231,7 +186,7 @@ async def celebrity(server, users, tokens, author, author_token, n, env):
     subs = [Subscriber(f"ws://127.0.0.1:{server.port}/graphql", tokens[i], FEED, {},
                        lambda payload, at: arrivals.append(at)) for i in range(n)]
     await open_all(subs)
-    await wait_listeners(POSTS_CREATED, env["REDIS_KEY_PREFIX"], env["REDIS_URL"])
+    await wait_for_listeners(POSTS_CREATED, timeout=30)
     await asyncio.sleep(1)
     latencies = []
     async with aiohttp.ClientSession() as session:
@@ -332,7 +287,7 @@ def main() -> int:
     connection_close()
 
     print(f"ws fan-out benchmark: 1 daphne process, clients in one process, {os.cpu_count()} cores")
-    server = Daphne(env, args.port)
+    server = start_daphne(env, port=args.port)
     try:
         for n in ns:
             for anonymous in (False, True):
@@ -351,7 +306,7 @@ def main() -> int:
         server.stop()
 
     if idle_count:
-        server = Daphne(env, args.port)
+        server = start_daphne(env, port=args.port)
         try:
             opened, alive, before, after, took = asyncio.run(idle(server, idle_count))
             per = (after - before) / max(opened, 1)

@@ -1,7 +1,12 @@
-"""Real daphne processes for tests: started on free ports (8100-8199) against the pytest test database.
+"""The one live-server launcher: real daphne processes on free ports, for the tests and the benchmarks.
 
-Use from transactional tests (``transaction=True``): the servers must see committed rows. They are
-stopped, and their output shown on failure, when the test ends.
+- ``start_daphne(env, port=None)`` starts ``daphne config.asgi:application`` on 127.0.0.1 with
+  ``os.environ`` + ``env`` (DEBUG=0) and returns once ``/healthz`` answers; ``LiveServer.stop()`` ends it.
+  bench/run.py and bench/ws_fanout.py use it (they put the project root on sys.path).
+- For tests: the ``daphne`` fixture starts servers against the pytest test database (use it from
+  transactional tests, ``transaction=True``: the servers must see committed rows); they are stopped,
+  and their output shown on failure, when the test ends. ``wait_for_listeners`` waits until a
+  channel-layer group has subscribers in the servers.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ def test_database_url() -> str:
 
 
 class LiveServer:
+    """A daphne process: its port, URLs (``http``, ``ws``), output and memory; ``stop()`` ends it."""
+
     def __init__(self, port: int, process: subprocess.Popen, log):
         self.port = port
         self.process = process
@@ -65,6 +72,12 @@ class LiveServer:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
+    def rss(self) -> int:
+        """The process's resident memory in bytes (needs psutil)."""
+        import psutil
+
+        return psutil.Process(self.process.pid).memory_info().rss
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -75,27 +88,22 @@ class LiveServer:
                 self.process.wait(5)
 
 
-def start_daphne(extra_env: dict | None = None, timeout: float = 60) -> LiveServer:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    })
-    env.pop("TEST_DATABASE_NAME", None)
+def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: float = 60) -> LiveServer:
+    """daphne on 127.0.0.1:``port`` (a free one of 8100-8199 if None), with ``os.environ`` + ``env``;
+    returns when /healthz answers 200, raises RuntimeError (with daphne's output) if it does not."""
+    full_env = dict(os.environ)
+    full_env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "PYTHONUNBUFFERED": "1",
+                     **(env or {})})
+    full_env.pop("TEST_DATABASE_NAME", None)
     last_error = None
-    for _ in range(3):  # a port found free may be taken before daphne binds it
-        port = free_port()
+    for _ in range(3 if port is None else 1):  # a port found free may be taken before daphne binds it
+        server_port = port or free_port()
         log = tempfile.TemporaryFile()
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(server_port), "config.asgi:application"],
+            cwd=BASE_DIR, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
-        server = LiveServer(port, process, log)
+        server = LiveServer(server_port, process, log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and process.poll() is None:
             try:
@@ -106,8 +114,14 @@ def start_daphne(extra_env: dict | None = None, timeout: float = 60) -> LiveServ
                 last_error = error
             time.sleep(0.1)
         server.stop()
-        last_error = RuntimeError(f"daphne on {port} did not start:\n{server.output()[-3000:]}")
+        last_error = RuntimeError(f"daphne on {server_port} did not start:\n{server.output()[-3000:]}")
     raise last_error
+
+
+def start_test_daphne(extra_env: dict | None = None) -> LiveServer:
+    """daphne against this test run's database and Redis prefix."""
+    return start_daphne({"DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
+                         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, **(extra_env or {})})
 
 
 @pytest.fixture
@@ -117,7 +131,7 @@ def daphne(transactional_db):
     servers: list[LiveServer] = []
 
     def start(**env) -> LiveServer:
-        server = start_daphne(env)
+        server = start_test_daphne(env)
         servers.append(server)
         return server
 
