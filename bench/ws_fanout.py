@@ -129,7 +129,7 @@ CREATE_POST = "mutation P($body: String!) { createPost(input: {body: $body}) { e
 async def fanout(server, users, tokens, post, n, likes, anonymous, env):
     import aiohttp
 
-    from feed.events import post_updated_group
+    from common.events import post_updated_group
     from schema.core.node import global_id
 
     post_gid = global_id("Post", post.pk)
@@ -180,7 +180,7 @@ async def fanout(server, users, tokens, post, n, likes, anonymous, env):
 async def celebrity(server, users, tokens, author, author_token, n, env):
     import aiohttp
 
-    from feed.events import POSTS_CREATED
+    from common.events import POSTS_CREATED
 
     arrivals = []
     subs = [Subscriber(f"ws://127.0.0.1:{server.port}/graphql", tokens[i], FEED, {},

@@ -3,7 +3,7 @@
 Hashtags and mentions are parsed from the body on create and on edit and kept
 in sync in the same transaction (Post.hashtags, PostHashtag rows, the mentions
 M2M). The author's post_count changes in the same transaction as the row. Events
-go out after commit (feed.events.publish); MENTION notifications are the
+go out after commit (common.events.publish); MENTION notifications are the
 interactions app's job, on the ``post_mentions_changed`` signal.
 """
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from users.models import User
 
-from . import events
+from common import events
 from .models import POST_BODY_MAX, Post, PostHashtag
 from .parsing import parse_hashtags, parse_mentions
 from .signals import post_mentions_changed

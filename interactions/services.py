@@ -17,7 +17,7 @@ Lock order, to keep concurrent writers free of deadlocks:
   never be inserted under a comment being deleted. Nothing that holds a post
   lock ever waits for a like/share row, so the two orders cannot form a cycle.
 
-Realtime events (feed.events.publish) and analytics (record_interaction) are
+Realtime events (common.events.publish) and analytics (record_interaction) are
 sent from inside the transaction and delivered after commit only.
 """
 
@@ -34,7 +34,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from feed.events import publish
+from common.events import publish
 from feed.models import Post
 from feed.parsing import parse_mentions
 from users.models import User

@@ -1,7 +1,7 @@
 """The per-process hub between the channel layer and the websocket connections.
 
 One hub per event loop (one per daphne process). It holds every local subscription and
-listens, on ONE channel-layer channel, to exactly the groups they need (feed/events.py names
+listens, on ONE channel-layer channel, to exactly the groups they need (common/events.py names
 the groups: a per-post group for postUpdated and commentAdded, a per-user group for
 notifications, global groups for new posts, deletions and shares). A group message reaches
 each process once, whatever the number of local subscribers.

@@ -69,7 +69,7 @@ class Batch:
 class Topic:
     """What a subscription listens to.
 
-    - ``groups``: channel-layer groups carrying its events (feed/events.py names them).
+    - ``groups``: channel-layer groups carrying its events (common/events.py names them).
     - ``accept(kind, data)``: a cheap filter on the event's ids, run on the event loop.
     - ``source(batch, kind, data, subs)``: runs in the executor once per event for all the
       accepted subscriptions sharing this source; returns ``(root, receivers)``: the object to

@@ -13,7 +13,8 @@ import graphene
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from feed import events, selectors
+from common import events
+from feed import selectors
 from feed.models import Post as PostModel
 from feed.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
 from interactions.models import Bookmark, Like

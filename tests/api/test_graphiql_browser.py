@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 from graphql_jwt.shortcuts import get_token
 
-from feed import events
+from common import events
 from schema.core.node import global_id
 from tests.conftest import GraphQLClient, make_user
 from tests.support.live_server import daphne, wait_for_listeners_sync  # noqa: F401 - the fixture

@@ -1,4 +1,4 @@
-"""The event bus (feed/events.py) from outside a server — a management command, a worker, no event loop:
+"""The event bus (common/events.py) from outside a server — a management command, a worker, no event loop:
 an event reaches a live daphne, a sync publish is byte for byte a channel-layer group_send, and it goes to the
 channel layer's Redis, not the cache's."""
 
@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from feed import events
+from common import events
 from tests.conftest import make_user
 from tests.support.live_server import daphne  # noqa: F401 - the fixture
 from tests.support.websockets import anyio_backend, db  # noqa: F401

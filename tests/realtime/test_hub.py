@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from feed import events, services as feed_services
+from common import events
+from feed import services as feed_services
 from interactions import services as interaction_services
 from schema.core.node import global_id
 from schema.realtime.hub import get_hub

@@ -7,7 +7,7 @@ import functools
 import pytest
 from asgiref.sync import sync_to_async
 
-from feed.events import publish
+from common.events import publish
 from schema.core.node import global_id
 from tests.conftest import make_user
 from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed  # noqa: F401

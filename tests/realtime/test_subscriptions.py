@@ -11,7 +11,8 @@ import time
 import pytest
 from django.db import transaction
 
-from feed import events, services as feed_services
+from common import events
+from feed import services as feed_services
 from interactions import services as interaction_services
 from schema.core.node import global_id, parse_global_id
 from schema.realtime import operations

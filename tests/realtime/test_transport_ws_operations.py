@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from feed import events, services as feed_services
+from common import events
+from feed import services as feed_services
 from interactions import services as interaction_services
 from schema.core.node import global_id
 from schema.realtime import operations

@@ -14,7 +14,7 @@ from gql.transport.websockets import WebsocketsTransport
 from graphql_jwt.shortcuts import get_token
 from websockets.exceptions import ConnectionClosed
 
-from feed import events
+from common import events
 from schema.core.node import global_id, parse_global_id
 from tests.conftest import make_user
 from tests.support.live_server import daphne, wait_for_listeners  # noqa: F401 - the fixture
