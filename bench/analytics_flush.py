@@ -27,8 +27,8 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
+from analytics import jobs, keys, writes  # noqa: E402
 from feed.models import Post  # noqa: E402
-from interactions import analytics  # noqa: E402
 
 
 def main() -> None:
@@ -42,13 +42,13 @@ def main() -> None:
     if not ids:
         sys.exit("no posts: seed the database first")
     rng = random.Random(1)
-    analytics.flush_stats()  # start from nothing pending
+    jobs.flush_stats()  # start from nothing pending
 
     times, counted = [], 0
     for call in range(args.calls):
         batch = rng.sample(ids, 50)
         started = time.perf_counter()
-        counted += analytics.record_views(None, batch, fingerprint=f"bench-{call}")
+        counted += writes.record_views(None, batch, fingerprint=f"bench-{call}")
         times.append(time.perf_counter() - started)
     times.sort()
     print(f"record_views, 50 posts per call: median {statistics.median(times) * 1000:.2f} ms, "
@@ -58,14 +58,14 @@ def main() -> None:
     started = time.perf_counter()
     with transaction.atomic():  # each like's hook runs at this commit, as in a service
         for _ in range(args.likes):
-            analytics.record_interaction(post_id=hot.pk, author_id=hot.author_id, kind="likes")
+            writes.record_interaction(post_id=hot.pk, author_id=hot.author_id, kind="likes")
     elapsed = time.perf_counter() - started
     print(f"record_interaction on one hot post: {args.likes:,} in {elapsed:.2f} s "
           f"({elapsed / args.likes * 1e6:.0f} µs each, one Redis round trip)")
 
-    dirty = analytics.redis().scard(f"{analytics._prefix()}dirty")
+    dirty = keys.redis().scard(keys.dirty_key())
     started = time.perf_counter()
-    result = analytics.flush_stats()
+    result = jobs.flush_stats()
     elapsed = time.perf_counter() - started
     print(f"flush_stats: {dirty:,} posts, {result.buckets:,} buckets, {result.views:,} views in {elapsed:.2f} s "
           f"({result.batches} batches of 500)")

@@ -36,7 +36,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from interactions import analytics, trends  # noqa: E402
+from analytics import jobs, keys, trends  # noqa: E402
 
 GENERATE = [
     "SET session_replication_role = replica",  # no FK triggers while loading
@@ -134,14 +134,14 @@ def request(client: Client, query: str, window: str):
 
 
 def age_entry(key: str) -> None:
-    entry = json.loads(analytics.redis().get(key))
+    entry = json.loads(keys.redis().get(key))
     entry["at"] -= trends.FRESH_SECONDS + 1
-    analytics.redis().set(key, json.dumps(entry))
+    keys.redis().set(key, json.dumps(entry))
 
 
 def wait_for_refresh(key: str) -> None:
     for _ in range(1000):
-        if trends._read(key)[1] and not analytics.redis().exists(f"{key}:lock"):
+        if trends._read(key)[1] and not keys.redis().exists(f"{key}:lock"):
             return
         time.sleep(0.01)
 
@@ -158,7 +158,7 @@ def main() -> None:
         generate()
     if args.backfill:
         started = time.perf_counter()
-        written = analytics.backfill_stats()
+        written = jobs.backfill_stats()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE interactions_poststatsbucket")
         print(f"Backfilled {written} hourly buckets in {time.perf_counter() - started:.1f} s")

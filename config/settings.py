@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "users",
     "feed",
     "interactions",
+    "analytics",
 ]
 
 MIDDLEWARE = [

@@ -17,8 +17,8 @@ Lock order, to keep concurrent writers free of deadlocks:
   never be inserted under a comment being deleted. Nothing that holds a post
   lock ever waits for a like/share row, so the two orders cannot form a cycle.
 
-Realtime events (common.events.publish) and analytics (record_interaction) are
-sent from inside the transaction and delivered after commit only.
+Realtime events (common.events.publish) and the ``interaction_counted`` signal (answered by
+analytics) are sent from inside the transaction and delivered/counted after commit only.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from feed.models import Post
 from feed.parsing import parse_mentions
 from users.models import User
 
-from .analytics import record_interaction
 from .models import COMMENT_BODY_MAX, SHARE_COMMENT_MAX, Bookmark, Comment, Like, Notification, Share
+from .signals import interaction_counted
 
 Kind = Notification.Kind
 
@@ -210,7 +210,7 @@ def like_create(*, user: User, post_id: int) -> tuple[Like | None, bool]:
             return Like.objects.filter(user=user, post_id=post_id).first(), False
         notify(Kind.LIKE, actor_id=user.pk, recipient_ids=[author_id], post_id=post_id)
         _bump_post(post_id, "like_count", +1, relaxed=True)  # last: the hot row is locked for the shortest time
-        record_interaction(post_id=post_id, author_id=author_id, kind="likes", delta=+1)
+        interaction_counted.send(Like, post_id=post_id, post_author_id=author_id, kind="likes", delta=+1, at=None)
         publish("post_updated", post_id=post_id)
         return Like(pk=like_id, user=user, post_id=post_id, created_at=created_at), True
 
@@ -229,7 +229,8 @@ def _delete_pair(table: str, *, user: User, post_id: int, counter: str, kind: st
             _require_post(post_id)
             return False
         author_id = _bump_post(post_id, counter, -1, relaxed=True)
-        record_interaction(post_id=post_id, author_id=author_id, kind=kind, delta=-1, at=deleted[0])
+        interaction_counted.send(Like if kind == "likes" else Share, post_id=post_id, post_author_id=author_id,
+                                 kind=kind, delta=-1, at=deleted[0])
         publish("post_updated", post_id=post_id)
         return True
 
@@ -263,7 +264,7 @@ def share_create(*, user: User, post_id: int, comment: str | None = None) -> tup
             return Share.objects.filter(user=user, post_id=post_id).first(), False
         notify(Kind.SHARE, actor_id=user.pk, recipient_ids=[author_id], post_id=post_id)
         _bump_post(post_id, "share_count", +1, relaxed=True)
-        record_interaction(post_id=post_id, author_id=author_id, kind="shares", delta=+1)
+        interaction_counted.send(Share, post_id=post_id, post_author_id=author_id, kind="shares", delta=+1, at=None)
         publish("share_created", share_id=share_id, post_id=post_id, user_id=user.pk)
         publish("post_updated", post_id=post_id)
         return Share(pk=share_id, user=user, post_id=post_id, comment=comment, created_at=created_at), True
@@ -351,7 +352,8 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
         notify(Kind.MENTION, actor_id=author.pk, recipient_ids=[m for m in mentioned if m not in notified],
                post_id=post_id, comment_id=comment.pk)
 
-        record_interaction(post_id=post_id, author_id=post_author_id, kind="comments", delta=+1)
+        interaction_counted.send(Comment, post_id=post_id, post_author_id=post_author_id, kind="comments", delta=+1,
+                                 at=None)
         publish("comment_added", comment_id=comment.pk, post_id=post_id)
         publish("post_updated", post_id=post_id)
         return comment
@@ -422,7 +424,8 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
         per_hour = Counter(created_at.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
                            for _, created_at in rows)
         for hour, count in per_hour.items():
-            record_interaction(post_id=post_id, author_id=author_id, kind="comments", delta=-count, at=hour)
+            interaction_counted.send(Comment, post_id=post_id, post_author_id=author_id, kind="comments",
+                                     delta=-count, at=hour)
         publish("post_updated", post_id=post_id)
         return comment
 

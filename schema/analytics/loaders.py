@@ -3,7 +3,8 @@ one SQL query per kind of figure)."""
 
 from __future__ import annotations
 
-from interactions import analytics
+from analytics import reads
+from analytics.selectors import top_posts
 
 from ..core.loaders import Loader
 
@@ -12,39 +13,39 @@ class PendingViews(Loader):
     """Views of each post still pending in Redis (not yet in ``view_count``): one HMGET per page, no SQL."""
 
     def batch(self, post_ids):
-        return analytics.pending_views(post_ids)
+        return reads.pending_views(post_ids)
 
 
 class UniqueViewers(Loader):
     """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
 
     def batch(self, post_ids):
-        return analytics.unique_viewers(post_ids)
+        return reads.unique_viewers(post_ids)
 
 
 class PostTimelines(Loader):
     """Timelines by (post id, span): one SQL query per bucket size and one Redis round trip per page."""
 
     def batch(self, keys):
-        return analytics.post_timelines(keys)
+        return reads.post_timelines(keys)
 
 
 class UserTotals(Loader):
     """What each user's posts received: one SQL query and one Redis round trip."""
 
     def batch(self, user_ids):
-        return analytics.user_totals(user_ids)
+        return reads.user_totals(user_ids)
 
 
 class UserTimelines(Loader):
     """Timelines by (user id, span); only the viewer's own user gets one, so at most a few per request."""
 
     def batch(self, keys):
-        return [analytics.user_timeline(user_id, span) for user_id, span in keys]
+        return [reads.user_timeline(user_id, span) for user_id, span in keys]
 
 
 class TopPosts(Loader):
     """A user's most engaging posts by (user id, how many)."""
 
     def batch(self, keys):
-        return [analytics.top_posts(user_id, first) for user_id, first in keys]
+        return [top_posts(user_id, first) for user_id, first in keys]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import graphene
 from django.core.exceptions import ValidationError
 
-from interactions import analytics
+from analytics import writes
 
 from ..core.mutations import BaseMutation
 from ..core.node import parse_global_id
@@ -34,7 +34,7 @@ class RecordPostViews(BaseMutation):
         post_ids = graphene.List(
             graphene.NonNull(graphene.ID),
             required=True,
-            description=f"Global ids of posts the viewer saw; at most {analytics.MAX_VIEW_IDS}. Ids that name no "
+            description=f"Global ids of posts the viewer saw; at most {writes.MAX_VIEW_IDS}. Ids that name no "
                         f"post are skipped.",
         )
 
@@ -53,11 +53,11 @@ class RecordPostViews(BaseMutation):
 
     @classmethod
     def perform(cls, info, viewer, post_ids):
-        if len(post_ids) > analytics.MAX_VIEW_IDS:
+        if len(post_ids) > writes.MAX_VIEW_IDS:
             raise ValidationError({"post_ids": ValidationError(
-                f"At most {analytics.MAX_VIEW_IDS} posts at once.", code="invalid")})
+                f"At most {writes.MAX_VIEW_IDS} posts at once.", code="invalid")})
         pks = [parsed[1] for parsed in (parse_global_id(value, "Post") for value in post_ids) if parsed]
-        recorded = analytics.record_views(viewer, pks, fingerprint=_fingerprint(info.context))
+        recorded = writes.record_views(viewer, pks, fingerprint=_fingerprint(info.context))
         return {"recorded": recorded}
 
 

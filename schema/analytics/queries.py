@@ -1,10 +1,10 @@
-"""Query fields of trends: trendingPosts, trendingHashtags (``interactions.trends`` keeps the cached rankings)."""
+"""Query fields of trends: trendingPosts, trendingHashtags (``analytics.trends`` keeps the cached rankings)."""
 
 from __future__ import annotations
 
 import graphene
 
-from interactions import trends
+from analytics import trends
 
 from ..core.connection import page_size
 from ..core.enums import enum_value

@@ -1,6 +1,6 @@
 """GraphQL types of analytics: PostAnalytics, UserAnalytics and their buckets.
 
-The app side is ``interactions.analytics`` (views and pending counts in Redis, hourly buckets in
+The app side is the ``analytics`` app (views and pending counts in Redis, hourly buckets in
 PostgreSQL). Everything here reads through per-request loaders (schema/analytics/loaders.py), so a
 page of posts costs one SQL query and one Redis round trip per kind of figure, whatever its size.
 ``Post.analytics``, ``Post.viewCount`` and ``User.analytics`` are declared on their types (by dotted
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import graphene
 
-from interactions import analytics
+from analytics import reads
+from analytics.hours import DAY, HOUR
 
 from ..core.auth import get_viewer
 from ..core.connection import page_size
@@ -51,7 +52,7 @@ class TrendWindow(graphene.Enum):
         }[self]
 
 
-_BUCKET_SECONDS = {"HOUR": analytics.HOUR, "DAY": analytics.DAY}
+_BUCKET_SECONDS = {"HOUR": HOUR, "DAY": DAY}
 
 
 class InteractionBucket(graphene.ObjectType):
@@ -76,8 +77,8 @@ class HashtagTrend(graphene.ObjectType):
 def _span(bucket, since, until, default_since):
     size = _BUCKET_SECONDS[enum_value(bucket, "HOUR")]
     try:
-        return analytics.bucket_span(size, since, until, default_since=default_since)
-    except analytics.AnalyticsInputError as error:
+        return reads.bucket_span(size, since, until, default_since=default_since)
+    except reads.AnalyticsInputError as error:
         raise BadUserInput(str(error), argument=error.argument) from None
 
 
@@ -110,8 +111,8 @@ class PostAnalytics(graphene.ObjectType):
     )
     timeline = _timeline_field(
         f"Buckets from `since` (default: the post's creation) to `until` (default: now), oldest first, empty "
-        f"buckets included. At most {analytics.MAX_BUCKETS} buckets (BAD_USER_INPUT beyond); when `since` is left "
-        f"out, the last {analytics.MAX_BUCKETS} at most."
+        f"buckets included. At most {reads.MAX_BUCKETS} buckets (BAD_USER_INPUT beyond); when `since` is left "
+        f"out, the last {reads.MAX_BUCKETS} at most."
     )
 
     @staticmethod
@@ -158,7 +159,7 @@ class UserAnalytics(graphene.ObjectType):
     shares_received = graphene.Int(required=True, description="Shares of all the user's posts.")
     timeline = _timeline_field(
         f"Interactions with all of the user's posts, per bucket, oldest first, empty buckets included; `since` "
-        f"defaults to when the user joined (at most the last {analytics.MAX_BUCKETS} buckets), `until` to now."
+        f"defaults to when the user joined (at most the last {reads.MAX_BUCKETS} buckets), `until` to now."
     )
     top_posts = graphene.List(
         graphene.NonNull(POST_TYPE),

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 from graphql_relay import to_global_id
 
-from interactions import analytics
+from analytics import jobs, reads, writes
 
 from tests.support.analytics import clean_analytics_keys, hours, post_at, utc  # noqa: F401 - the fixture
 
@@ -45,11 +45,11 @@ def _post_analytics(gql, post, user, bucket="HOUR", **args):
 def test_post_timeline_by_hour_includes_empty_buckets_and_pending_counts(gql, alice, bob, carol):
     this_hour = utc(2025, 3, 5, 12)
     post = post_at(alice, created_at=this_hour - hours(4) + timedelta(minutes=10), like_count=1)
-    analytics.record_views(bob, [post.pk], now=this_hour - hours(4) + timedelta(minutes=20))
-    analytics.record_views(carol, [post.pk], now=this_hour - hours(2))
-    analytics.flush_stats()  # those two are in PostgreSQL now
-    analytics.record_views(bob, [post.pk])  # this one is still pending in Redis
-    analytics.record_views(carol, [post.pk])
+    writes.record_views(bob, [post.pk], now=this_hour - hours(4) + timedelta(minutes=20))
+    writes.record_views(carol, [post.pk], now=this_hour - hours(2))
+    jobs.flush_stats()  # those two are in PostgreSQL now
+    writes.record_views(bob, [post.pk])  # this one is still pending in Redis
+    writes.record_views(carol, [post.pk])
 
     r = _post_analytics(gql, post, alice)
     assert r.errors is None, r.errors
@@ -63,10 +63,10 @@ def test_post_timeline_by_hour_includes_empty_buckets_and_pending_counts(gql, al
 
 def test_post_timeline_by_day_with_since_and_until(gql, alice, bob, carol):
     post = post_at(alice, created_at=utc(2025, 3, 1, 8))
-    analytics.record_views(bob, [post.pk], now=utc(2025, 3, 1, 9, 5))
-    analytics.record_views(carol, [post.pk], now=utc(2025, 3, 1, 23, 59))
-    analytics.flush_stats()
-    analytics.record_views(bob, [post.pk], now=utc(2025, 3, 3, 12))  # pending, in an old hour
+    writes.record_views(bob, [post.pk], now=utc(2025, 3, 1, 9, 5))
+    writes.record_views(carol, [post.pk], now=utc(2025, 3, 1, 23, 59))
+    jobs.flush_stats()
+    writes.record_views(bob, [post.pk], now=utc(2025, 3, 3, 12))  # pending, in an old hour
     r = _post_analytics(gql, post, alice, bucket="DAY", since=utc(2025, 2, 28, 12), until=utc(2025, 3, 4))
     timeline = r.data["node"]["analytics"]["timeline"]
     assert [(b["start"][:10], b["views"]) for b in timeline] == [
@@ -119,9 +119,9 @@ def test_user_analytics_totals_timeline_and_top_posts(gql, alice, bob, carol, dj
     popular = post_at(alice, like_count=5, comment_count=2, share_count=1, view_count=10)
     middling = post_at(alice, like_count=1, comment_count=1)
     post_at(bob, like_count=50)  # not alice's
-    analytics.record_views(bob, [quiet.pk, popular.pk])
+    writes.record_views(bob, [quiet.pk, popular.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        analytics.record_interaction(post_id=middling.pk, author_id=alice.pk, kind="likes")
+        writes.record_interaction(post_id=middling.pk, author_id=alice.pk, kind="likes")
 
     r = gql(USER_ANALYTICS, {"first": 2}, user=alice)
     assert r.errors is None, r.errors
@@ -131,7 +131,7 @@ def test_user_analytics_totals_timeline_and_top_posts(gql, alice, bob, carol, dj
     assert [p["id"] for p in data["topPosts"]] == [gid(popular.pk), gid(middling.pk)]
     assert sum(b["views"] for b in data["timeline"]) == 2  # today's pending views
     assert sum(b["likes"] for b in data["timeline"]) == 1
-    analytics.flush_stats()
+    jobs.flush_stats()
     r = gql(USER_ANALYTICS, {"first": 2}, user=alice)
     assert r.data["viewer"]["analytics"]["viewsReceived"] == 12
     assert sum(b["views"] for b in r.data["viewer"]["analytics"]["timeline"]) == 2
@@ -139,7 +139,7 @@ def test_user_analytics_totals_timeline_and_top_posts(gql, alice, bob, carol, dj
 
 def test_post_analytics_of_a_page_cost_the_same_queries_whatever_its_size(gql, alice, bob):
     posts = [post_at(alice) for _ in range(6)]
-    analytics.record_views(bob, [p.pk for p in posts])
+    writes.record_views(bob, [p.pk for p in posts])
     query = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Post { viewCount analytics {
         viewCount uniqueViewerCount engagementRate timeline(bucket: DAY) { views } } } } }"""
 
@@ -166,15 +166,15 @@ def test_record_post_views_mutation(gql, alice, bob):
     assert r.data["recordPostViews"]["recorded"] == 0  # already counted for bob in this window
     r = gql(RECORD, {"ids": [gid(first.pk)]})  # anonymous impressions count too
     assert r.data["recordPostViews"] == {"recorded": 1, "errors": []}
-    assert analytics.pending_views([first.pk, second.pk]) == [2, 1]
-    assert analytics.unique_viewers([first.pk]) == [2]
+    assert reads.pending_views([first.pk, second.pk]) == [2, 1]
+    assert reads.unique_viewers([first.pk]) == [2]
 
 
 def test_record_post_views_takes_at_most_100(gql, alice, bob):
     post = post_at(alice)
     r = gql(RECORD, {"ids": [gid(post.pk)] * 101}, user=bob)
     assert r.data["recordPostViews"] == {"recorded": 0, "errors": [{"field": "postIds", "code": "INVALID"}]}
-    assert analytics.pending_views([post.pk]) == [0]
+    assert reads.pending_views([post.pk]) == [0]
     r = gql(RECORD, {"ids": [gid(post.pk)] * 100}, user=bob)
     assert r.data["recordPostViews"] == {"recorded": 1, "errors": []}
 

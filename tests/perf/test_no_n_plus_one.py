@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from graphql_relay import to_global_id
 
+from analytics import trends
+from analytics.models import PostStatsBucket
 from feed.models import Post, PostHashtag
-from interactions import trends
-from interactions.models import Bookmark, Comment, Like, Notification, PostStatsBucket, Share
+from interactions.models import Bookmark, Comment, Like, Notification, Share
 from users.models import Follow, User
 
 from tests.conftest import make_user

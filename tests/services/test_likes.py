@@ -114,11 +114,11 @@ def test_like_mutation_query_count(gql, alice, bob, django_assert_num_queries):
 
 
 def test_interactions_reach_the_hourly_statistics(alice, bob, carol, django_capture_on_commit_callbacks):
-    """The services feed analytics.record_interaction; undos are taken back, so buckets sum to the counters."""
+    """The services' signals reach analytics' record_interaction; undos are taken back: buckets sum to the counters."""
     from django.db.models import Sum
 
-    from interactions.analytics import flush_stats
-    from interactions.models import PostStatsBucket
+    from analytics.jobs import flush_stats
+    from analytics.models import PostStatsBucket
 
     post = make_post(alice)
     with django_capture_on_commit_callbacks(execute=True):

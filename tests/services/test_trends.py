@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 from graphql_relay import to_global_id
 
+from analytics import jobs, keys, trends
+from analytics.hours import from_epoch, hour_of
+from analytics.models import PostStatsBucket
 from feed.models import PostHashtag
-from interactions import analytics, services, trends
-from interactions.models import PostStatsBucket
+from interactions import services
 
 from tests.support.analytics import clean_analytics_keys, hours, post_at, utc  # noqa: F401 - the fixture
 
@@ -99,9 +101,9 @@ def test_hashtags_rank_by_posts_in_the_window():
 def test_rankings_are_cached_for_a_minute(alice):
     now = timezone.now()
     first, second = post_at(alice), post_at(alice)
-    bucket(first, analytics.from_epoch(analytics.hour_of(now)), likes=5)
+    bucket(first, from_epoch(hour_of(now)), likes=5)
     assert [pk for pk, _ in trends.trending_post_ids("DAY")] == [first.pk]
-    bucket(second, analytics.from_epoch(analytics.hour_of(now)), likes=50)
+    bucket(second, from_epoch(hour_of(now)), likes=50)
     assert [pk for pk, _ in trends.trending_post_ids("DAY")] == [first.pk]  # from the cache
     trends.refresh_trends()  # what the periodic job does
     assert [pk for pk, _ in trends.trending_post_ids("DAY")] == [second.pk, first.pk]
@@ -110,22 +112,22 @@ def test_rankings_are_cached_for_a_minute(alice):
 def _age_entry(key, seconds):
     import json
 
-    raw = json.loads(analytics.redis().get(key))
+    raw = json.loads(keys.redis().get(key))
     raw["at"] -= seconds
-    analytics.redis().set(key, json.dumps(raw))
+    keys.redis().set(key, json.dumps(raw))
 
 
 def test_a_stale_entry_is_refreshed_by_one_caller_while_others_get_it_at_once(alice, monkeypatch, settings):
     settings.TRENDS_BACKGROUND_REFRESH = False
     post = post_at(alice)
-    bucket(post, analytics.from_epoch(analytics.hour_of()), likes=1)
+    bucket(post, from_epoch(hour_of()), likes=1)
     key = trends._key("posts", "DAY")
     assert trends.trending_post_ids("DAY") == [(post.pk, pytest.approx(1, rel=0.1))]
     _age_entry(key, trends.FRESH_SECONDS + 1)
     calls = []
     monkeypatch.setattr(trends, "compute_post_scores", lambda window: calls.append(window) or [(42, 9.0)])
 
-    lock = analytics.redis().lock(f"{key}:lock", timeout=10)
+    lock = keys.redis().lock(f"{key}:lock", timeout=10)
     assert lock.acquire(blocking=False)  # someone else is refreshing it
     try:
         assert trends.trending_post_ids("DAY")[0][0] == post.pk  # the stale list, without waiting
@@ -155,10 +157,10 @@ def test_a_stale_entry_is_refreshed_in_the_background(monkeypatch, settings):
     assert time.perf_counter() - started < 0.15
     assert refreshed.wait(5)
     for _ in range(200):  # the thread stores it, then releases the lock
-        if not analytics.redis().exists(f"{key}:lock"):
+        if not keys.redis().exists(f"{key}:lock"):
             break
         time.sleep(0.01)
-    assert analytics.redis().exists(f"{key}:lock") == 0  # released by the thread
+    assert keys.redis().exists(f"{key}:lock") == 0  # released by the thread
     assert trends.trending_post_ids("HOUR") == [(2, 2.0)]
 
 
@@ -188,8 +190,8 @@ def test_trending_queries(gql, alice, bob, carol, django_capture_on_commit_callb
         for user in (bob, carol):
             services.like_create(user=user, post_id=popular.pk)
         services.like_create(user=carol, post_id=quiet.pk)
-    analytics.flush_stats()
-    bucket(old, analytics.from_epoch(analytics.hour_of() - 3 * 86400), likes=40)
+    jobs.flush_stats()
+    bucket(old, from_epoch(hour_of() - 3 * 86400), likes=40)
     now = timezone.now()
     for tag, n in (("rust", 1), ("go", 2)):
         for _ in range(n):
@@ -212,7 +214,7 @@ def test_trending_queries(gql, alice, bob, carol, django_capture_on_commit_callb
 
 def test_a_deleted_post_leaves_the_cached_ranking(gql, alice):
     gone, kept = post_at(alice, body="gone"), post_at(alice, body="kept")
-    this_hour = analytics.from_epoch(analytics.hour_of())
+    this_hour = from_epoch(hour_of())
     bucket(gone, this_hour, likes=9)
     bucket(kept, this_hour, likes=1)
     assert [p.body for p in trends.trending_posts("DAY")] == ["gone", "kept"]

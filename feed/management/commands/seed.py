@@ -124,8 +124,8 @@ class Command(BaseCommand):
                 cursor.execute(f"ANALYZE {_table(model)}")
         # Hourly analytics buckets from the loaded rows, then the trend lists, so timelines and
         # trends answer from the first request.
-        from interactions.analytics import backfill_stats
-        from interactions.trends import refresh_trends
+        from analytics.jobs import backfill_stats
+        from analytics.trends import refresh_trends
 
         with stages("analytics"):
             backfill_stats()

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from interactions.analytics import backfill_stats, flush_stats
-from interactions.trends import refresh_trends
+from analytics.jobs import backfill_stats, flush_stats
+from analytics.trends import refresh_trends
 
 
 class Command(BaseCommand):

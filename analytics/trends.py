@@ -7,7 +7,7 @@ Posts: the score of a post in a window (HOUR, DAY or WEEK) is
 with weight(like) = 1, weight(comment) = 2, weight(share) = 3, ``age`` the time since the
 interaction and ``half_life`` a quarter of the window (15 minutes, 6 hours, 42 hours): an
 interaction at the start of the window counts 1/16 of one made now. Views are not counted (they
-are cheap to fake). Interactions are read from the hourly :class:`~interactions.models.PostStatsBucket`
+are cheap to fake). Interactions are read from the hourly :class:`~analytics.models.PostStatsBucket`
 rows (pre-aggregated: a post liked 10,000 times in an hour is one row, not 10,000), each hour's
 interactions taken as spread evenly over it: a bucket counts with the part of it inside the window,
 at the age of the middle of that part. Undos are negative interactions in their hour.
@@ -34,7 +34,11 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from redis.exceptions import LockError
 
-from .analytics import HOUR, from_epoch, redis
+from feed.models import Post, PostHashtag
+
+from .hours import HOUR, from_epoch
+from .keys import redis, trend_key
+from .models import PostStatsBucket
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ WAIT_SECONDS = 5
 
 
 def _key(kind: str, window: str) -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:an:trend:{kind}:{window}"
+    return trend_key(kind, window)
 
 
 def _check(window: str) -> str:
@@ -82,8 +86,6 @@ def compute_post_scores(window: str, *, now: float | None = None, limit: int = T
     One index-only scan of the window's hours (``poststats_trend_idx``, which leaves out buckets with
     views only), joined to the ~170 per-hour factors computed here, summed per post.
     """
-    from .models import PostStatsBucket
-
     now = time.time() if now is None else now
     factors = hour_factors(window, now)
     if not factors:
@@ -109,8 +111,6 @@ def compute_post_scores(window: str, *, now: float | None = None, limit: int = T
 
 def compute_hashtag_counts(window: str, *, now: float | None = None, limit: int = TOP_N) -> list[tuple[str, int]]:
     """``(tag, posts)`` of the tags on the most posts created in the window, most first (ties: by tag)."""
-    from feed.models import PostHashtag
-
     now = time.time() if now is None else now
     since = now - WINDOWS[_check(window)]
     with connection.cursor() as cursor:
@@ -205,8 +205,6 @@ def trending_post_ids(window: str = "DAY") -> list[tuple[int, float]]:
 
 def trending_posts(window: str = "DAY", first: int = 20) -> list:
     """The ``first`` (at most :data:`TOP_N`) trending posts of the window: one cache read and one SQL query."""
-    from feed.models import Post
-
     ids = [pk for pk, _ in trending_post_ids(window)[: max(0, min(first, TOP_N))]]
     if not ids:
         return []
