@@ -34,7 +34,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_BENCH = BASE_DIR.parent / "shared" / "bench"
 sys.path.insert(0, str(BASE_DIR))
 
-PASSWORD = "demo-password-123"  # every seeded account's (feed/management/commands/seed.py)
+PASSWORD = "demo-password-123"  # every seeded account's (devdata/generator.py)
 
 
 def parse_args():

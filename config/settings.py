@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "feed",
     "interactions",
     "analytics",
+    "devdata",  # development data: `manage.py seed`
 ]
 
 MIDDLEWARE = [
