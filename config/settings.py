@@ -176,10 +176,12 @@ CHANNEL_LAYERS = {
     }
 }
 
-# --- Interactions and analytics ------------------------------------------------------
+# --- Interactions -----------------------------------------------------------------
 # Likes and shares commit without waiting for the WAL flush (a crash may lose the last fraction of
 # a second of them, each with its counter change, so counters stay exact); "on" waits for the disk.
 INTERACTIONS_SYNCHRONOUS_COMMIT = os.environ.get("INTERACTIONS_SYNCHRONOUS_COMMIT", "off")
+
+# --- Analytics (analytics/) -------------------------------------------------------
 # A viewer's repeated views of one post within this many seconds count once (0: count every report).
 ANALYTICS_VIEW_DEDUPE_SECONDS = int(os.environ.get("ANALYTICS_VIEW_DEDUPE_SECONDS", "300"))
 # A stale trend list is recomputed in a background thread while requests get the old one.
