@@ -9,6 +9,43 @@ from django.utils import timezone
 POST_BODY_MAX = 2000
 HASHTAG_MAX = 100
 
+# Post columns no response needs (the search vector is as big as the body): Post.objects leaves them
+# out, and so does every select_related() of a post through PostLinkedQuerySet. A query that needs
+# one asks for it by name (filters on it need nothing: they do not load it).
+POST_DEFERRED = ("search_vector",)
+
+
+class PostManager(models.Manager):
+    """Post.objects: posts without the deferred columns (POST_DEFERRED)."""
+
+    def get_queryset(self):
+        return super().get_queryset().defer(*POST_DEFERRED)
+
+
+def _post_paths(model, fields) -> list[str]:
+    """The select_related paths among ``fields`` (and their prefixes) that end at a Post."""
+    paths = []
+    for path in fields:
+        current, parts = model, []
+        for part in path.split("__"):
+            related = current._meta.get_field(part).related_model
+            if related is None:
+                break
+            parts.append(part)
+            current = related
+            if current is Post and "__".join(parts) not in paths:
+                paths.append("__".join(parts))
+    return paths
+
+
+class PostLinkedQuerySet(models.QuerySet):
+    """For models with a foreign key to Post: select_related() of a post leaves its deferred columns out."""
+
+    def select_related(self, *fields):
+        queryset = super().select_related(*fields)
+        deferred = [f"{path}__{name}" for path in _post_paths(self.model, fields) for name in POST_DEFERRED]
+        return queryset.defer(*deferred) if deferred else queryset
+
 
 class Post(models.Model):
     """Something a user wrote. Counters are denormalized and kept exact by the services."""
@@ -34,6 +71,8 @@ class Post(models.Model):
         db_persist=True,
     )
 
+    objects = PostManager()
+
     class Meta:
         indexes = [
             # Keyset orderings of Query.posts (scanned backwards for ASC).
@@ -56,6 +95,8 @@ class PostHashtag(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="hashtag_rows")
     tag = models.CharField(max_length=HASHTAG_MAX)
     created_at = models.DateTimeField()  # the post's created_at, copied for index-only seeks
+
+    objects = PostLinkedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "tag"], name="posthashtag_unique")]

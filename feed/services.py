@@ -86,7 +86,7 @@ def post_create(*, author: User, body: str) -> Post:
 
 
 def _get_own_post_for_update(viewer: User, post_id: int) -> Post:
-    post = Post.objects.select_for_update().defer("search_vector").filter(pk=post_id).first()
+    post = Post.objects.select_for_update().filter(pk=post_id).first()
     if post is None:
         raise ValidationError({"post_id": ValidationError("No post has this id.", code="not_found")})
     if post.author_id != viewer.pk:

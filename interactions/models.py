@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from feed.models import Post
+from feed.models import Post, PostLinkedQuerySet
 
 COMMENT_BODY_MAX = 1000
 SHARE_COMMENT_MAX = 500
@@ -13,6 +13,8 @@ class Like(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PostLinkedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="like_unique_pair")]
@@ -33,6 +35,8 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     reply_count = models.PositiveIntegerField(default=0)
 
+    objects = PostLinkedQuerySet.as_manager()
+
     class Meta:
         indexes = [
             # Post.comments: top-level, oldest first.
@@ -52,6 +56,8 @@ class Share(models.Model):
     comment = models.CharField(max_length=SHARE_COMMENT_MAX, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = PostLinkedQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="share_unique_pair")]
         indexes = [
@@ -66,6 +72,8 @@ class Bookmark(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarks")
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="bookmarks")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = PostLinkedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="bookmark_unique_pair")]
@@ -93,6 +101,8 @@ class Notification(models.Model):
     comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PostLinkedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -1,12 +1,107 @@
-"""Reads for interactions: querysets for the GraphQL layer to page through (keyset orderings noted)."""
+"""Reads for interactions: a post's comments, likes and shares, a user's bookmarks and notifications,
+and the viewer's flags on posts (querysets for the GraphQL layer to page through; keyset orderings noted).
+
+Lists are read with a keyset seek on an index of the same order (interactions/models.py); the first
+rows of many parents at once go through common.sql.first_per_parent (one LATERAL query).
+"""
 
 from __future__ import annotations
 
+from typing import Iterable
+
+from django.db import connection
 from django.db.models import QuerySet
 
+from common.sql import first_per_parent
 from users.models import User
 
-from .models import Bookmark, Comment, Notification
+from .models import Bookmark, Comment, Like, Notification, Share
+
+COMMENT_ORDER = ("created_at", "id")  # oldest first
+LIKE_ORDER = ("created_at", "id")  # newest first
+SHARE_ORDER = ("created_at", "id")  # newest first
+TOP_LEVEL = "x.parent_id IS NULL"
+
+
+# --- a post's comments, likes and shares -----------------------------------------------------
+def post_comments(post_id: int) -> QuerySet[Comment]:
+    """Top-level comments of a post (page oldest first on the partial (post, created_at, id) index)."""
+    return Comment.objects.filter(post_id=post_id, parent__isnull=True).select_related("author")
+
+
+def comment_replies(comment_id: int) -> QuerySet[Comment]:
+    """Direct replies to a comment (page oldest first on (parent, created_at, id))."""
+    return Comment.objects.filter(parent_id=comment_id).select_related("author")
+
+
+def post_likes(post_id: int) -> QuerySet[Like]:
+    """Likes of a post (page newest first on (post, created_at, id))."""
+    return Like.objects.filter(post_id=post_id).select_related("user")
+
+
+def post_shares(post_id: int) -> QuerySet[Share]:
+    """Shares of a post (page newest first on (post, created_at, id))."""
+    return Share.objects.filter(post_id=post_id).select_related("user")
+
+
+def first_comments(post_ids: Iterable[int], limit: int) -> dict[int, list[Comment]]:
+    return first_per_parent(Comment.objects.select_related("author"), "post", post_ids, COMMENT_ORDER, limit,
+                            where=TOP_LEVEL)
+
+
+def first_replies(comment_ids: Iterable[int], limit: int) -> dict[int, list[Comment]]:
+    return first_per_parent(Comment.objects.select_related("author"), "parent", comment_ids, COMMENT_ORDER, limit)
+
+
+def first_likes(post_ids: Iterable[int], limit: int) -> dict[int, list[Like]]:
+    return first_per_parent(Like.objects.select_related("user"), "post", post_ids, LIKE_ORDER, limit,
+                            descending=True)
+
+
+def first_shares(post_ids: Iterable[int], limit: int) -> dict[int, list[Share]]:
+    return first_per_parent(Share.objects.select_related("user"), "post", post_ids, SHARE_ORDER, limit,
+                            descending=True)
+
+
+# --- the viewer's flags on posts ---------------------------------------------------------------
+VIEWER_FLAGS = {"liked": Like, "shared": Share, "bookmarked": Bookmark}
+
+
+def viewer_post_flags(users: User | int | Iterable[int], post_ids: Iterable[int],
+                      flags: Iterable[str] = tuple(VIEWER_FLAGS)) -> dict[str, set[tuple[int, int]]]:
+    """Which (user, post) pairs are liked / shared / bookmarked, in ONE query.
+
+    ``users``: a User, a user id or user ids (one viewer and a page of posts, or every subscriber of
+    one post); ``flags``: some of "liked", "shared", "bookmarked". The answer maps each flag to the
+    (user_id, post_id) pairs for which it is true. Each part is a probe of the (user, post) unique index.
+    """
+    if isinstance(users, User):
+        user_ids = [users.pk]
+    elif isinstance(users, int):
+        user_ids = [users]
+    else:
+        user_ids = sorted(set(users))
+    post_ids = sorted(set(post_ids))
+    found: dict[str, set[tuple[int, int]]] = {flag: set() for flag in flags}
+    if not user_ids or not post_ids or not found:
+        return found
+    parts, params = [], []
+    for flag in found:
+        table = connection.ops.quote_name(VIEWER_FLAGS[flag]._meta.db_table)
+        parts.append(f"SELECT %s, user_id, post_id FROM {table} WHERE user_id = ANY(%s) AND post_id = ANY(%s)")
+        params += [flag, user_ids, post_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for flag, user_id, post_id in cursor.fetchall():
+            found[flag].add((user_id, post_id))
+    return found
+
+
+# --- a user's bookmarks and notifications -------------------------------------------------------
+def bookmarks_of(user: User) -> QuerySet[Bookmark]:
+    """The user's bookmarks with the post and its author joined in; order by (created_at, id) descending
+    (bookmark_user_idx): most recently bookmarked first."""
+    return Bookmark.objects.filter(user=user).select_related("post", "post__author")
 
 
 def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[Notification]:
@@ -18,7 +113,6 @@ def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[
     notifications = (
         Notification.objects.filter(recipient=recipient)
         .select_related("actor", "post", "post__author", "comment")
-        .defer("post__search_vector")
     )
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
@@ -28,19 +122,3 @@ def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[
 def unread_notification_count(recipient: User) -> int:
     """How many of the recipient's notifications are unread (an index-only count on the partial index)."""
     return Notification.objects.filter(recipient=recipient, read_at__isnull=True).count()
-
-
-def bookmarks_of(user: User) -> QuerySet[Bookmark]:
-    """The user's bookmarks with the post and its author joined in; order by (created_at, id) descending
-    (bookmark_user_idx): most recently bookmarked first."""
-    return Bookmark.objects.filter(user=user).select_related("post", "post__author").defer("post__search_vector")
-
-
-def top_level_comments_of(post_id: int) -> QuerySet[Comment]:
-    """Top-level comments of a post; order by (created_at, id) ascending (comment_top_idx)."""
-    return Comment.objects.filter(post_id=post_id, parent__isnull=True).select_related("author")
-
-
-def replies_of(comment_id: int) -> QuerySet[Comment]:
-    """Direct replies to a comment; order by (created_at, id) ascending (comment_replies_idx)."""
-    return Comment.objects.filter(parent_id=comment_id).select_related("author")

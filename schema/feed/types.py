@@ -72,7 +72,7 @@ class Post(DjangoObjectType):
 
     @classmethod
     def get_queryset(cls, queryset, info):
-        return queryset.defer("search_vector").select_related("author")
+        return queryset.select_related("author")
 
     @staticmethod
     def resolve_author(post, info):

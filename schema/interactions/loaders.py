@@ -5,9 +5,7 @@ grow with the page size.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from feed import selectors
+from interactions import selectors
 from interactions.models import Comment
 
 from ..core.loaders import FirstRows, Loader, by_pk
@@ -33,11 +31,9 @@ class ViewerPostFlags(Loader):
         viewer = self.viewer
         if viewer is None:
             return [False] * len(keys)
-        wanted: dict[str, set[int]] = defaultdict(set)
-        for flag, post_id in keys:
-            wanted[flag].add(post_id)
-        found = selectors.viewer_flags(viewer.pk, wanted)
-        return [post_id in found[flag] for flag, post_id in keys]
+        found = selectors.viewer_post_flags(viewer, {post_id for _, post_id in keys},
+                                            flags={flag for flag, _ in keys})
+        return [(viewer.pk, post_id) in found[flag] for flag, post_id in keys]
 
 
 class FirstComments(FirstRows):

@@ -9,7 +9,7 @@ import graphene
 from graphene import relay
 from graphene_django import DjangoObjectType
 
-from feed import selectors
+from interactions import selectors
 from interactions.models import Comment as CommentModel
 from interactions.models import Like as LikeModel
 from interactions.models import Share as ShareModel

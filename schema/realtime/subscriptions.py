@@ -16,7 +16,7 @@ from django.db import connection
 from common import events
 from feed import selectors
 from feed.models import Post as PostModel
-from feed.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
+from timeline.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
 from interactions.models import Bookmark, Like
 from interactions.models import Comment as CommentModel
 from interactions.models import Share as ShareModel
@@ -86,7 +86,7 @@ def deleted_post_source(batch, kind, data, subs):
 
 def comment_source(batch, kind, data, subs):
     comment = (CommentModel.objects.select_related("author", "post", "post__author")
-               .defer("post__search_vector").filter(pk=data["comment_id"]).first())
+               .filter(pk=data["comment_id"]).first())
     return comment, subs
 
 

@@ -4,7 +4,7 @@ import datetime
 
 import graphene
 
-from feed import selectors
+from timeline import selectors
 
 from ..core.auth import require_viewer
 from ..core.connection import Page, connection_field, decode_cursor, page_size

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from graphql_relay import to_global_id
 
-from feed import selectors
+from timeline import selectors
 from feed.models import Post
 from interactions.models import Share
 from users.models import Follow, User
