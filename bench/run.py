@@ -21,7 +21,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 SHARED_BENCH = BASE_DIR.parent / "shared" / "bench"
 sys.path.insert(0, str(BASE_DIR))
+
+from tests.support.live_server import start_daphne  # noqa: E402 - the one launcher (tests use it too)
 
 PASSWORD = "demo-password-123"  # every seeded account's (devdata/generator.py)
 
@@ -83,34 +84,6 @@ def describe_data() -> str:
             cursor.execute(f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{table}'::regclass")
             parts.append(f"~{max(cursor.fetchone()[0], 0):,} {label}")
     return ", ".join(parts)
-
-
-# --- the server -----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = dict(os.environ, DEBUG="0", LOG_LEVEL="WARNING")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"daphne exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("daphne did not answer /healthz within 60 s")
 
 
 # --- requests -----------------------------------------------------------------------------------
@@ -239,10 +212,9 @@ def main() -> int:
     server = None
     url = args.url
     if not url:
-        port = args.port or free_port()
-        print(f"Starting daphne on 127.0.0.1:{port} ...", flush=True)
-        server = start_server(port)
-        url = f"http://127.0.0.1:{port}"
+        print("Starting daphne on 127.0.0.1 ...", flush=True)
+        server = start_daphne({"LOG_LEVEL": "WARNING"}, port=args.port or None)
+        url = server.http
     target = Target(url)
     feed_page = (SHARED_BENCH / "feed_page.graphql").read_text()
     newest_posts = (SHARED_BENCH / "newest_posts.graphql").read_text()
@@ -267,11 +239,7 @@ def main() -> int:
                   f"{result['p50']:>7.1f} {result['p95']:>7.1f} {result['p99']:>7.1f} {queries:>7}", flush=True)
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
     return 0
 
 
