@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import path
 
+from schema.api import schema
 from schema.core.views import GraphQLView
 
 
@@ -10,8 +11,8 @@ def health(request):
 
 
 urlpatterns = [
-    path("graphql", GraphQLView.as_view(), name="graphql"),
-    path("graphql/", GraphQLView.as_view()),
+    path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
+    path("graphql/", GraphQLView.as_view(schema=schema)),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]

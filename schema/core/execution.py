@@ -1,5 +1,8 @@
 """Running a GraphQL operation: shared by the HTTP view and the websocket consumer.
 
+Nothing here knows the composed schema (schema/api.py): the view and the consumers are built
+with it (config/urls.py, config/asgi.py) and pass it in.
+
 - Documents are parsed and validated once per distinct query text (LRU cache).
 - Execution uses DeferredExecutionContext so per-request DataLoaders batch.
 - Errors are formatted in one place: known errors keep their ``extensions.code``;
@@ -17,6 +20,7 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     OperationType,
     get_operation_ast,
@@ -89,21 +93,25 @@ class RequestError(Exception):
         self.errors = errors
 
 
-def _schema():
-    from schema.api import schema
+def graphql_schema(schema) -> GraphQLSchema:
+    """The graphql-core schema of a graphene ``Schema`` (or the schema itself)."""
+    return getattr(schema, "graphql_schema", schema)
 
-    return schema.graphql_schema
+
+def parse_and_validate(schema, query: str) -> DocumentNode:
+    """The document of ``query``, valid for ``schema``; raises RequestError. Cached per schema and query text."""
+    return _parse_and_validate(graphql_schema(schema), query)
 
 
 @lru_cache(maxsize=2048)
-def parse_and_validate(query: str) -> DocumentNode:
+def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode:
     try:
         document = parse(query, max_tokens=20000)
     except GraphQLSyntaxError as error:
         error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
         raise RequestError([error]) from None
     try:
-        errors = validate(_schema(), document, rules=None if not VALIDATION_RULES else _rules(), max_errors=20)
+        errors = validate(schema, document, rules=None if not VALIDATION_RULES else _rules(), max_errors=20)
     except GraphQLError as error:
         # graphql-core 3.2's single-root-field rule raises (instead of reporting) for
         # `subscription ($s: Boolean!) { field @skip(if: $s) }`: still just an invalid document.
@@ -127,11 +135,13 @@ def operation_type(document: DocumentNode, operation_name: str | None) -> Operat
     return operation.operation if operation is not None else None
 
 
-def execute(document: DocumentNode, *, context, variables=None, operation_name=None, root=None) -> ExecutionResult:
+def execute(schema, document: DocumentNode, *, context, variables=None, operation_name=None,
+            root=None) -> ExecutionResult:
+    """Runs a parsed, validated document against ``schema`` (per-request loaders batch)."""
     if variables and _has_nul(variables):
         return ExecutionResult(data=None, errors=[GraphQLError(NUL_MESSAGE, extensions={"code": "BAD_USER_INPUT"})])
     result = graphql_execute(
-        _schema(),
+        graphql_schema(schema),
         document,
         root_value=root,
         context_value=context,

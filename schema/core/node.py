@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from graphene import relay
 from graphql_relay import from_global_id, to_global_id
 
+from .errors import BadUserInput
 from .loaders import Loader
 
 
@@ -37,34 +38,39 @@ def global_id(type_name: str, pk) -> str:
 
 
 class _NodesById(Loader):
-    """Objects of any Node type by (type name, pk): `node` and `nodes` in one query per type."""
+    """Objects of any Node type by (graphene type, pk): `node` and `nodes` in one query per type."""
 
     def batch(self, keys):
-        from schema.api import schema
-
-        by_type: dict[str, list[int]] = {}
-        for type_name, pk in keys:
-            by_type.setdefault(type_name, []).append(pk)
+        by_type: dict = {}
+        for graphene_type, pk in keys:
+            by_type.setdefault(graphene_type, []).append(pk)
         found = {}
-        for type_name, pks in by_type.items():
-            graphql_type = schema.graphql_schema.get_type(type_name)
-            graphene_type = getattr(graphql_type, "graphene_type", None)
-            if graphene_type is None or relay.Node not in getattr(graphene_type._meta, "interfaces", ()):
-                continue
-            model = getattr(graphene_type._meta, "model", None)
-            if model is None:
-                continue
+        for graphene_type, pks in by_type.items():
+            model = graphene_type._meta.model
             queryset = graphene_type.get_queryset(model._default_manager.all(), self.context)
             for obj in queryset.filter(pk__in=pks):
-                found[(type_name, obj.pk)] = obj
+                found[(graphene_type, obj.pk)] = obj
         return [found.get(key) for key in keys]
+
+
+def _node_type(info, type_name: str):
+    """The graphene type behind a global id's type name in the executing schema, if it is a model Node."""
+    graphene_type = getattr(info.schema.get_type(type_name), "graphene_type", None)
+    if graphene_type is None or relay.Node not in getattr(graphene_type._meta, "interfaces", ()):
+        return None
+    if getattr(graphene_type._meta, "model", None) is None:
+        return None
+    return graphene_type
 
 
 def load_node(info, value: str):
     parsed = parse_global_id(value)
     if parsed is None:
         return None
-    return _NodesById.of(info).load(parsed)
+    graphene_type = _node_type(info, parsed[0])
+    if graphene_type is None:
+        return None
+    return _NodesById.of(info).load((graphene_type, parsed[1]))
 
 
 class NodeQueries(graphene.ObjectType):
@@ -85,8 +91,6 @@ class NodeQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_nodes(root, info, ids):
-        from .errors import BadUserInput
-
         if len(ids) > 100:
             raise BadUserInput("At most 100 ids at once.", argument="ids")
         return [load_node(info, value) for value in ids]

@@ -36,7 +36,12 @@ def _json(data, status=200, request_id=None, headers=None) -> HttpResponse:
 
 @method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
 class GraphQLView(BaseGraphQLView):
+    """Built with the schema it serves: ``GraphQLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
+
     graphiql = True
+
+    def __init__(self, *, schema, **kwargs):
+        super().__init__(schema=schema, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
         supplied = request.headers.get("X-Request-ID", "")
@@ -84,7 +89,7 @@ class GraphQLView(BaseGraphQLView):
         if variables is not None and not isinstance(variables, dict):
             raise HttpError(_error(400, "`variables` must be an object.", "BAD_USER_INPUT"))
         try:
-            document = parse_and_validate(query)
+            document = parse_and_validate(self.schema, query)
         except RequestError as error:
             body = {"errors": [format_error(e, request.request_id) for e in error.errors]}
             return json.dumps(body, separators=(",", ":")), 400
@@ -102,7 +107,7 @@ class GraphQLView(BaseGraphQLView):
                                 "extensions": {"code": "BAD_USER_INPUT"}}]}
             return json.dumps(body), 400
 
-        result = execute(document, context=request, variables=variables, operation_name=operation_name)
+        result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
         response = {}
         if result.errors:
             response["errors"] = [format_error(e, request.request_id) for e in result.errors]

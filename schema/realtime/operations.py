@@ -25,14 +25,8 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from ..core.execution import (NUL_MESSAGE, RequestError, _has_nul, execute, format_error, operation_type,
-                              parse_and_validate)
-
-
-def _schema():
-    from schema.api import schema
-
-    return schema.graphql_schema
+from ..core.execution import (NUL_MESSAGE, RequestError, _has_nul, execute, format_error, graphql_schema,
+                              operation_type, parse_and_validate)
 
 
 def dumps(value) -> str:
@@ -101,8 +95,9 @@ class SingleResult:
 
 @dataclass
 class Stream:
-    """A subscription that started: what each event executes, and its topic."""
+    """A subscription that started: what each event executes (against ``schema``), and its topic."""
 
+    schema: Any
     document: DocumentNode
     variables: dict | None
     operation_name: str | None
@@ -117,10 +112,11 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def start(viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str):
-    """Runs a query or mutation, or sets up a subscription. Returns Refused, SingleResult or Stream."""
+def start(schema, viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str):
+    """Runs a query or mutation of ``schema``, or sets up a subscription. Returns Refused, SingleResult or Stream."""
+    schema = graphql_schema(schema)
     try:
-        document = parse_and_validate(query)
+        document = parse_and_validate(schema, query)
     except RequestError as error:
         return Refused([format_error(e, request_id) for e in error.errors])
     kind = operation_type(document, operation_name)
@@ -129,17 +125,16 @@ def start(viewer, query: str, variables: dict | None, operation_name: str | None
                          "extensions": {"code": "BAD_USER_INPUT"}}])
     context = SocketContext(viewer, request_id)
     if kind != OperationType.SUBSCRIPTION:
-        result = execute(document, context=context, variables=variables, operation_name=operation_name)
+        result = execute(schema, document, context=context, variables=variables, operation_name=operation_name)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Refused([format_error(e, request_id) for e in result.errors])
         return SingleResult(dumps(_result_dict(result, request_id)))
     if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
         return Refused([{"message": NUL_MESSAGE, "extensions": {"code": "BAD_USER_INPUT"}}])
-    return _subscribe(document, context, variables, operation_name, request_id)
+    return _subscribe(schema, document, context, variables, operation_name, request_id)
 
 
-def _subscribe(document, context, variables, operation_name, request_id):
-    schema = _schema()
+def _subscribe(schema, document, context, variables, operation_name, request_id):
     built = DeferredExecutionContext.build(schema, document, None, context, variables, operation_name)
     if isinstance(built, list):  # variables that do not fit their definitions
         for error in built:
@@ -165,7 +160,7 @@ def _subscribe(document, context, variables, operation_name, request_id):
         return Refused([format_error(located_error(error, nodes, path.as_list()), request_id)])
     viewer_key = context.user.pk if getattr(context.user, "is_authenticated", False) else None
     share_key = (id(document), dumps(variables or {}), operation_name, viewer_key)
-    return Stream(document, variables, operation_name, topic, share_key, _field_names(document))
+    return Stream(schema, document, variables, operation_name, topic, share_key, _field_names(document))
 
 
 @lru_cache(maxsize=2048)
@@ -193,7 +188,7 @@ def run_event(stream: Stream, root, context: SocketContext) -> str:
     """The subscriber's selection executed against ``root`` as ``context.user``: the `next` payload as JSON."""
     if isinstance(root, models.Model):
         root = copy.copy(root)  # resolvers may cache per-viewer data on it; the original is shared
-    result = execute(stream.document, context=context, variables=stream.variables,
+    result = execute(stream.schema, stream.document, context=context, variables=stream.variables,
                      operation_name=stream.operation_name, root=root)
     return dumps(_result_dict(result, context.request_id))
 

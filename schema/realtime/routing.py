@@ -25,7 +25,9 @@ class OriginPolicy(OriginValidator):
         return self.validate_origin(parsed_origin)
 
 
-def websocket_application():
+def websocket_application(schema):
+    """The websocket side serving ``schema`` (config/asgi.py passes schema.api.schema)."""
     allowed = [*settings.ALLOWED_HOSTS, *getattr(settings, "CORS_ALLOWED_ORIGINS", [])]
-    routes = URLRouter([path("graphql", graphql_ws_app), path("graphql/", graphql_ws_app)])
+    app = graphql_ws_app(schema)
+    routes = URLRouter([path("graphql", app), path("graphql/", app)])
     return OriginPolicy(routes, allowed)

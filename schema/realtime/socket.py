@@ -56,8 +56,9 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     # No per-connection channel-layer channel: the hub listens on one channel for the process.
     channel_layer_alias = "__realtime_hub_only__"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, schema, **kwargs):
         super().__init__(*args, **kwargs)
+        self.schema = schema  # what this endpoint serves (config/asgi.py)
         self.viewer = AnonymousUser()
         self.ops: dict[str, object] = {}  # id -> Pending (starting) | Sub (a running subscription)
         self.outbox: deque[str] = deque()
@@ -255,7 +256,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         meanwhile. A Stream is registered with the hub before this returns.
         """
         result = await run_sync(
-            operations.start, self.viewer, payload["query"], payload.get("variables"),
+            operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
             payload.get("operationName"), operations.new_request_id(),
         )
         if self.ops.get(op_id) is not pending:

@@ -75,9 +75,10 @@ def test_standard_pages_and_introspection_pass_the_limits(gql, alice, page):
 
 
 def test_limits_apply_to_subscriptions_too():
+    from schema.api import schema
     from schema.core.execution import RequestError, parse_and_validate
 
     with pytest.raises(RequestError) as caught:
-        parse_and_validate("subscription { commentAdded(postId: \"x\") { %s } }"
+        parse_and_validate(schema, "subscription { commentAdded(postId: \"x\") { %s } }"
                            % _nested("replies { edges { node { %s } } }", 6))
     assert caught.value.errors[0].extensions["code"] == "QUERY_TOO_COMPLEX"

@@ -14,6 +14,7 @@ from django.db import transaction
 from common import events
 from feed import services as feed_services
 from interactions import services as interaction_services
+from schema.api import schema
 from schema.core.node import global_id, parse_global_id
 from schema.realtime import operations
 from schema.realtime.hub import Sub, get_hub, process_events
@@ -320,7 +321,7 @@ async def test_a_full_outbox_closes_the_connection(sockets, settings):
 def _subs(query, variables, viewers):
     subs = []
     for viewer in viewers:
-        stream = operations.start(viewer, query, variables, None, "test")
+        stream = operations.start(schema, viewer, query, variables, None, "test")
         assert isinstance(stream, operations.Stream), stream
         subs.append(Sub(conn=None, op_id="1", stream=stream, viewer=viewer))
     return subs
