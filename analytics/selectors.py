@@ -11,7 +11,6 @@ def top_posts(author_id: int, first: int) -> list[Post]:
     """The author's posts with the most engagement (likes + comments + shares), then newest first."""
     return list(
         Post.objects.filter(author_id=author_id)
-        .defer("search_vector")
         .select_related("author")
         .order_by((F("like_count") + F("comment_count") + F("share_count")).desc(), F("created_at").desc(),
                   F("id").desc())[:first]

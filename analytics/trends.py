@@ -208,7 +208,7 @@ def trending_posts(window: str = "DAY", first: int = 20) -> list:
     ids = [pk for pk, _ in trending_post_ids(window)[: max(0, min(first, TOP_N))]]
     if not ids:
         return []
-    posts = Post.objects.defer("search_vector").select_related("author").in_bulk(ids)
+    posts = Post.objects.select_related("author").in_bulk(ids)
     return [posts[pk] for pk in ids if pk in posts]  # a post deleted since is left out
 
 
