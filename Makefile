@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv schema check-schema contract seed seed-standard bench stop graphiql-assets clean
+.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -19,8 +19,12 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) config/run.py
 
-## The whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set).
-test: $(STAMP)
+## The import contracts (.importlinter): the layers of docs/architecture.md; a cycle fails.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+## The whole test suite (embedded services unless DATABASE_URL/REDIS_URL are set), after the import contracts.
+test: lint
 	REDIS_KEY_PREFIX=$${REDIS_KEY_PREFIX:-test} $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## Rewrite schema/schema.graphql from the code; check it against the contract.
