@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "users",
     "feed",
     "interactions",
+    "notifications",
     "timeline",
     "analytics",
     "devdata",  # development data: `manage.py seed`

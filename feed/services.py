@@ -4,23 +4,25 @@ Hashtags and mentions are parsed from the body on create and on edit and kept
 in sync in the same transaction (Post.hashtags, PostHashtag rows, the mentions
 M2M). The author's post_count changes in the same transaction as the row. Events
 go out after commit (common.events.publish); MENTION notifications are the
-interactions app's job, on the ``post_mentions_changed`` signal.
+notifications app's job, on the ``post_mentions_changed`` signal; a deleted post's
+comments are the interactions app's, on ``post_deleting``.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from users.models import User
-
 from common import events
+from users.models import User
+from users.selectors import users_by_mentions
+
 from .models import POST_BODY_MAX, Post, PostHashtag
 from .parsing import parse_hashtags, parse_mentions
-from .signals import post_mentions_changed
+from .permissions import post_can_delete, post_can_edit
+from .signals import post_deleting, post_mentions_changed
 
 
 def _clean_body(body: str | None) -> str:
@@ -32,19 +34,6 @@ def _clean_body(body: str | None) -> str:
             {"body": ValidationError(f"A post is at most {POST_BODY_MAX} characters.", code="too_long")}
         )
     return body
-
-
-def _mentioned_user_ids(body: str) -> list[int]:
-    """Ids of the existing active users mentioned in ``body``, in order of first mention."""
-    names = parse_mentions(body)
-    if not names:
-        return []
-    # lower(username) is unique and indexed (users_username_ci_unique).
-    by_name = dict(
-        User.objects.annotate(name=Lower("username")).filter(name__in=names, is_active=True)
-        .values_list("name", "pk")
-    )
-    return [by_name[name] for name in names if name in by_name]
 
 
 def _sync_mentions(post: Post, user_ids: list[int]) -> list[int]:
@@ -76,7 +65,7 @@ def post_create(*, author: User, body: str) -> Post:
     with transaction.atomic():
         post = Post.objects.create(author=author, body=body, hashtags=tags)
         _sync_hashtags(post, tags, new=True)
-        added = _sync_mentions(post, _mentioned_user_ids(body))
+        added = _sync_mentions(post, users_by_mentions(parse_mentions(body)))
         User.objects.filter(pk=author.pk).update(post_count=F("post_count") + 1)
         if added:
             post_mentions_changed.send(sender=Post, post=post, added_user_ids=added)
@@ -85,12 +74,10 @@ def post_create(*, author: User, body: str) -> Post:
     return post
 
 
-def _get_own_post_for_update(viewer: User, post_id: int) -> Post:
+def _get_post_for_update(post_id: int) -> Post:
     post = Post.objects.select_for_update().filter(pk=post_id).first()
     if post is None:
         raise ValidationError({"post_id": ValidationError("No post has this id.", code="not_found")})
-    if post.author_id != viewer.pk:
-        raise PermissionDenied("Only its author may change this post.")
     return post
 
 
@@ -98,14 +85,16 @@ def post_update(*, viewer: User, post_id: int, body: str) -> Post:
     """Edits the body (author only): sets edited_at, re-parses hashtags and mentions."""
     body = _clean_body(body)
     with transaction.atomic():
-        post = _get_own_post_for_update(viewer, post_id)
+        post = _get_post_for_update(post_id)
+        if not post_can_edit(viewer, post):
+            raise PermissionDenied("Only its author may change this post.")
         tags = parse_hashtags(body)
         post.body = body
         post.hashtags = tags
         post.edited_at = timezone.now()
         post.save(update_fields=["body", "hashtags", "edited_at", "updated_at"])
         _sync_hashtags(post, tags, new=False)
-        added = _sync_mentions(post, _mentioned_user_ids(body))
+        added = _sync_mentions(post, users_by_mentions(parse_mentions(body)))
         if added:
             post_mentions_changed.send(sender=Post, post=post, added_user_ids=added)
         events.publish("post_updated", post_id=post.pk)
@@ -116,21 +105,17 @@ def post_update(*, viewer: User, post_id: int, body: str) -> Post:
 def post_delete(*, viewer: User, post_id: int) -> int:
     """Deletes a post (author only) with everything that hangs off it; returns its id.
 
-    Comments go with set-based statements (a post with 100,000 comments is not loaded into
-    memory); Django's collector removes the rest (likes, shares, bookmarks, hashtags,
-    mentions, notifications, statistics), each with one DELETE. The counters of the deleted
-    rows lived on the post; the only counter elsewhere is the author's post_count.
+    The apps above remove their rows that a cascade would load one by one on ``post_deleting``
+    (interactions: the comments, set-based: a post with 100,000 comments is not loaded into
+    memory); Django's collector removes the rest (likes, shares, bookmarks, hashtags, mentions,
+    notifications, statistics), each with one DELETE. The counters of the deleted rows lived on
+    the post; the only counter elsewhere is the author's post_count.
     """
-    from interactions.models import Comment, Notification
-
     with transaction.atomic():
-        post = _get_own_post_for_update(viewer, post_id)
-        comments = Comment.objects.filter(post_id=post.pk)
-        Notification.objects.filter(comment__in=comments.values("id")).delete()
-        with connection.cursor() as cursor:
-            # Replies are on the same post, so one statement removes whole threads (the self-reference
-            # is checked at commit).
-            cursor.execute(f"DELETE FROM {Comment._meta.db_table} WHERE post_id = %s", [post.pk])
+        post = _get_post_for_update(post_id)
+        if not post_can_delete(viewer, post):
+            raise PermissionDenied("Only its author may change this post.")
+        post_deleting.send(sender=Post, post=post)
         post.delete()
         User.objects.filter(pk=viewer.pk).update(post_count=F("post_count") - 1)
         events.publish("post_deleted", post_id=post_id, author_id=viewer.pk)

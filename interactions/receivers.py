@@ -1,24 +1,23 @@
-"""Notifications for what other apps do, via their signals (connected in InteractionsConfig.ready)."""
+"""interactions' answers to the signals of the apps below it (connected in InteractionsConfig.ready):
+each app fixes its own rows and counters when a post or a user goes."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from feed.signals import post_mentions_changed
-from users.signals import follow_created
+from feed.signals import post_deleting
+from users.signals import user_deleting
 
-from .models import Notification
-from .services import notify
-
-
-@receiver(follow_created, dispatch_uid="interactions.notify_follow")
-def notify_follow(sender, follow, **kwargs) -> None:
-    """FOLLOW for the followee; once per follower even across unfollow/follow (notification_once)."""
-    notify(Notification.Kind.FOLLOW, actor_id=follow.follower_id, recipient_ids=[follow.followee_id])
+from . import services
 
 
-@receiver(post_mentions_changed, dispatch_uid="interactions.notify_post_mentions")
-def notify_post_mentions(sender, post, added_user_ids, **kwargs) -> None:
-    """MENTION for users a new or edited post mentions (not the author; once per post and user)."""
-    notify(Notification.Kind.MENTION, actor_id=post.author_id, recipient_ids=added_user_ids, post_id=post.pk,
-           once_per_target=True)
+@receiver(post_deleting, dispatch_uid="interactions.delete_post_comments")
+def delete_post_comments(sender, post, **kwargs) -> None:
+    """The post's comments, set-based, before the post's cascade (which would load them one by one)."""
+    services.post_comments_delete(post.pk)
+
+
+@receiver(user_deleting, dispatch_uid="interactions.uncount_deleted_user")
+def uncount_deleted_user(sender, user, **kwargs) -> None:
+    """The user's likes, shares and comments taken off the counters of the posts and comments that stay."""
+    services.user_interactions_uncount(user.pk)

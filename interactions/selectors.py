@@ -1,5 +1,5 @@
-"""Reads for interactions: a post's comments, likes and shares, a user's bookmarks and notifications,
-and the viewer's flags on posts (querysets for the GraphQL layer to page through; keyset orderings noted).
+"""Reads for interactions: a post's comments, likes and shares, a user's bookmarks, and the viewer's
+flags on posts (querysets for the GraphQL layer to page through; keyset orderings noted).
 
 Lists are read with a keyset seek on an index of the same order (interactions/models.py); the first
 rows of many parents at once go through common.sql.first_per_parent (one LATERAL query).
@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from common.sql import first_per_parent
 from users.models import User
 
-from .models import Bookmark, Comment, Like, Notification, Share
+from .models import Bookmark, Comment, Like, Share
 
 COMMENT_ORDER = ("created_at", "id")  # oldest first
 LIKE_ORDER = ("created_at", "id")  # newest first
@@ -97,28 +97,8 @@ def viewer_post_flags(users: User | int | Iterable[int], post_ids: Iterable[int]
     return found
 
 
-# --- a user's bookmarks and notifications -------------------------------------------------------
+# --- a user's bookmarks -------------------------------------------------------------------------
 def bookmarks_of(user: User) -> QuerySet[Bookmark]:
     """The user's bookmarks with the post and its author joined in; order by (created_at, id) descending
     (bookmark_user_idx): most recently bookmarked first."""
     return Bookmark.objects.filter(user=user).select_related("post", "post__author")
-
-
-def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The recipient's notifications with actor, post (and its author) and comment joined in.
-
-    Order by (created_at, id) descending: served by notification_recipient_idx, or
-    notification_unread_idx with ``unread_only``.
-    """
-    notifications = (
-        Notification.objects.filter(recipient=recipient)
-        .select_related("actor", "post", "post__author", "comment")
-    )
-    if unread_only:
-        notifications = notifications.filter(read_at__isnull=True)
-    return notifications
-
-
-def unread_notification_count(recipient: User) -> int:
-    """How many of the recipient's notifications are unread (an index-only count on the partial index)."""
-    return Notification.objects.filter(recipient=recipient, read_at__isnull=True).count()

@@ -16,3 +16,23 @@ from django.dispatch import Signal
 #   at              the datetime whose hour the change belongs to (None: now); an undo passes the
 #                   undone rows' created_at, so it is taken back from the hour it was counted in
 interaction_counted = Signal()
+
+# --- answered by notifications (inside the transaction, as the notify() calls they replace were) --------------
+# A post was liked (never for a repeated like). sender: Like; kwargs: like_id, user_id, post_id, post_author_id.
+like_created = Signal()
+
+# A post was shared (never for a repeated share). sender: Share; kwargs: share_id, user_id, post_id, post_author_id.
+share_created = Signal()
+
+# A comment or reply was written. sender: Comment; kwargs: comment (saved), post_author_id,
+# parent_author_id (the replied-to comment's author, None for a top-level comment),
+# mentioned_user_ids (active users the body mentions, in order of first mention; may include anyone).
+comment_created = Signal()
+
+# An edited comment mentions users its old body did not. sender: Comment; kwargs: comment, added_user_ids.
+comment_mentions_added = Signal()
+
+# Comments are about to be deleted (a thread, or every comment of a post being deleted), set-based:
+# receivers remove what refers to them. sender: Comment; kwargs: comments (a QuerySet of those comments,
+# evaluate it only in a subquery: a post may have 100,000 comments).
+comments_deleting = Signal()

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from .models import Follow, User
 
 
 def user_get_by_username(username: str) -> User | None:
     return User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+
+
+def users_by_mentions(usernames: Iterable[str]) -> list[int]:
+    """Ids of the active users with these (lower-case) usernames, in the order given: the one lookup
+    of who a post or comment mentions (the names come from feed.parsing.parse_mentions).
+
+    One query on the unique lower(username) index (users_username_ci_unique); unknown names are skipped.
+    """
+    names = list(dict.fromkeys(usernames))
+    if not names:
+        return []
+    by_name = dict(
+        User.objects.annotate(name=Lower("username")).filter(name__in=names, is_active=True)
+        .values_list("name", "pk")
+    )
+    return [by_name[name] for name in names if name in by_name]
 
 
 def user_list(*, search: str | None = None) -> QuerySet[User]:

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from .models import BIO_MAX, DISPLAY_NAME_MAX, USERNAME_MAX, USERNAME_MIN, Follow, User, username_validator
-from .signals import follow_created
+from .signals import follow_created, user_deleting
 
 
 def _clean_text(value: str | None) -> str:
@@ -172,47 +172,19 @@ def user_delete(user: User) -> None:
     """Deletes an account with everything it owns, keeping every other row's counters exact.
 
     Cascades remove the user's follows, likes, shares, bookmarks, posts and comments (with the
-    replies under them, whoever wrote those); the counters that counted them live on other rows:
-    the followed and following users, others' posts (likes, shares, comments) and others' comments
-    (replies). Each is taken down by what goes, set-based, in the delete's transaction. (There is no
-    public mutation for this; the admin site deletes through it.)
+    replies under them, whoever wrote those); the counters that counted them live on other rows.
+    Each app takes what goes off its own counters, set-based, in the delete's transaction: here the
+    followed and following users' counts; the apps above on ``user_deleting`` (interactions: others'
+    posts' like/share/comment counts, others' comments' reply counts). (There is no public mutation
+    for this; the admin site deletes through it.)
     """
-    from feed.models import Post
-    from interactions.models import Comment, Like, Share
-
-    post, comment = Post._meta.db_table, Comment._meta.db_table
     with transaction.atomic():
         uid = user.pk
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM users_user WHERE id = %s FOR UPDATE", [uid])
-            if cursor.fetchone() is None:
-                return
-            cursor.execute(
-                "UPDATE users_user u SET follower_count = u.follower_count - 1 FROM users_follow f "
-                "WHERE f.follower_id = %s AND f.followee_id = u.id AND u.id <> %s", [uid, uid])
-            cursor.execute(
-                "UPDATE users_user u SET following_count = u.following_count - 1 FROM users_follow f "
-                "WHERE f.followee_id = %s AND f.follower_id = u.id AND u.id <> %s", [uid, uid])
-            for table, column in ((Like._meta.db_table, "like_count"), (Share._meta.db_table, "share_count")):
-                cursor.execute(
-                    f"UPDATE {post} p SET {column} = p.{column} - x.n "
-                    f"FROM (SELECT post_id, count(*) AS n FROM {table} WHERE user_id = %s GROUP BY post_id) x "
-                    f"WHERE p.id = x.post_id AND p.author_id <> %s", [uid, uid])
-            # The user's comments and every reply beneath them (the cascade takes them all), on posts
-            # that stay: their posts lose that many comments, surviving parents their gone replies.
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE user_delete_gone ON COMMIT DROP AS "
-                f"WITH RECURSIVE gone AS (SELECT c.id, c.post_id, c.parent_id FROM {comment} c "
-                f"JOIN {post} p ON p.id = c.post_id WHERE c.author_id = %s AND p.author_id <> %s "
-                f"UNION SELECT r.id, r.post_id, r.parent_id FROM {comment} r JOIN gone g ON r.parent_id = g.id) "
-                f"SELECT DISTINCT id, post_id, parent_id FROM gone", [uid, uid])
-            cursor.execute(
-                f"UPDATE {post} p SET comment_count = p.comment_count - x.n FROM (SELECT post_id, count(*) AS n "
-                f"FROM user_delete_gone GROUP BY post_id) x WHERE p.id = x.post_id")
-            cursor.execute(
-                f"UPDATE {comment} c SET reply_count = c.reply_count - x.n FROM (SELECT parent_id, count(*) AS n "
-                f"FROM user_delete_gone g WHERE g.parent_id IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM user_delete_gone p WHERE p.id = g.parent_id) GROUP BY parent_id) x "
-                f"WHERE c.id = x.parent_id")
-            cursor.execute("DROP TABLE user_delete_gone")
+        if not User.objects.select_for_update().filter(pk=uid).values_list("pk", flat=True):
+            return
+        User.objects.filter(following_set__followee_id=uid).exclude(pk=uid).update(
+            following_count=F("following_count") - 1)
+        User.objects.filter(follower_set__follower_id=uid).exclude(pk=uid).update(
+            follower_count=F("follower_count") - 1)
+        user_deleting.send(sender=User, user=user)
         User.objects.filter(pk=uid).delete()

@@ -1,6 +1,6 @@
 import graphene
 
-from interactions import selectors, services
+from notifications import selectors, services
 
 from ..core.auth import get_viewer
 from ..core.mutations import BaseMutation

@@ -1,6 +1,6 @@
 import graphene
 
-from interactions import selectors
+from notifications import selectors
 
 from ..core.auth import require_viewer
 from ..core.connection import NEWEST_FIRST, connection_field, paginate

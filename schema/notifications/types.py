@@ -8,7 +8,7 @@ import graphene
 from graphene import relay
 from graphene_django import DjangoObjectType
 
-from interactions.models import Notification as NotificationModel
+from notifications.models import Notification as NotificationModel
 
 from ..core.connection import connection_type
 from ..core.enums import enum_of

@@ -16,11 +16,11 @@ from django.db import connection
 from common import events
 from feed import selectors
 from feed.models import Post as PostModel
-from timeline.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
 from interactions.models import Bookmark, Like
 from interactions.models import Comment as CommentModel
 from interactions.models import Share as ShareModel
-from interactions.selectors import notifications_of
+from notifications.selectors import notifications_of
+from timeline.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
 from users.selectors import follower_ids
 
 from ..core.auth import require_viewer

@@ -7,7 +7,8 @@ from graphql_relay import to_global_id
 
 from feed.models import Post, PostHashtag
 from feed.signals import post_mentions_changed
-from interactions.models import Comment, Like, Notification, Share
+from interactions.models import Comment, Like, Share
+from notifications.models import Notification
 from users.models import User
 
 

@@ -14,7 +14,8 @@ from graphql_relay import to_global_id
 from analytics import trends
 from analytics.models import PostStatsBucket
 from feed.models import Post, PostHashtag
-from interactions.models import Bookmark, Comment, Like, Notification, Share
+from interactions.models import Bookmark, Comment, Like, Share
+from notifications.models import Notification
 from users.models import Follow, User
 
 from tests.conftest import make_user

@@ -25,7 +25,8 @@ from graphql_relay import from_global_id
 from feed import services as post_services
 from feed.models import Post
 from interactions import services
-from interactions.models import Comment, Like, Notification
+from interactions.models import Comment, Like
+from notifications.models import Notification
 from users import services as user_services
 from users.models import User
 

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from interactions import services
-from interactions.models import Comment, Notification
+from interactions.models import Comment
+from notifications.models import Notification
 
 from tests.support.interactions import counter_mismatches, gid, kinds_for, make_post
 

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from interactions import services
-from interactions.models import Like, Notification
+from interactions.models import Like
+from notifications.models import Notification
 
 from tests.support.interactions import counter_mismatches, gid, kinds_for, make_post
 

@@ -7,8 +7,10 @@ from django.core.exceptions import ValidationError
 from graphql_relay import to_global_id
 
 from feed.signals import post_mentions_changed
-from interactions import selectors, services
-from interactions.models import Bookmark, Notification
+from interactions import services
+from interactions.models import Bookmark
+from notifications import selectors, services as notification_services
+from notifications.models import Notification
 from users import services as user_services
 
 from tests.support.interactions import gid, kinds_for, make_post
@@ -59,14 +61,14 @@ def test_mark_read_by_ids_and_all(alice, bob, carol):
     first = Notification.objects.filter(recipient=alice).order_by("id").first()
     bobs = Notification.objects.get(recipient=bob)
     # Another user's notification id is ignored, not marked.
-    assert services.notifications_mark_read(user=alice, ids=[first.pk, bobs.pk]) == 2
+    assert notification_services.notifications_mark_read(user=alice, ids=[first.pk, bobs.pk]) == 2
     assert selectors.unread_notification_count(bob) == 1
     assert list(selectors.notifications_of(alice, unread_only=True).values_list("kind", flat=True)) != []
-    assert services.notifications_mark_read(user=alice, all=True) == 0
+    assert notification_services.notifications_mark_read(user=alice, all=True) == 0
     assert selectors.notifications_of(alice, unread_only=True).count() == 0
     assert selectors.notifications_of(alice).count() == 3
     with pytest.raises(ValidationError):
-        services.notifications_mark_read(user=alice)
+        notification_services.notifications_mark_read(user=alice)
 
 
 # --- through the API ---------------------------------------------------------------------------

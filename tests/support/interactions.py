@@ -7,7 +7,7 @@ from django.db.models import F
 from graphql_relay import to_global_id
 
 from feed.models import Post
-from interactions.models import Notification
+from notifications.models import Notification
 from users.models import User
 
 
