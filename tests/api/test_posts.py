@@ -296,3 +296,44 @@ def test_others_cannot_edit_or_delete_but_the_post_author_may_delete_a_comment(g
     r = gql("mutation($i: DeleteCommentInput!) { deleteComment(input: $i) { errors { code } deletedCommentId } }",
             {"i": {"commentId": cid}}, user=alice)
     assert r.data["deleteComment"] == {"errors": [], "deletedCommentId": cid}
+
+
+def test_the_edit_and_delete_rules_are_the_permission_modules(alices_post, bobs_comment, alice, bob, carol):
+    """feed.permissions and interactions.permissions: the rules the services enforce and viewerCan* show."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from feed.permissions import post_can_delete, post_can_edit
+    from interactions.permissions import comment_can_delete, comment_can_edit
+
+    post, comment = alices_post, bobs_comment
+    for rule in (post_can_edit, post_can_delete):
+        assert [rule(user, post) for user in (alice, bob, None, AnonymousUser())] == [True, False, False, False]
+    assert [comment_can_edit(user, comment) for user in (bob, alice, carol, None)] == [True, False, False, False]
+    assert [comment_can_delete(user, comment) for user in (bob, alice, carol, AnonymousUser())] == [
+        True, True, False, False]
+    assert comment_can_delete(alice, comment, post) and not comment_can_delete(carol, comment, post)
+
+
+def test_no_query_reads_the_search_vector(gql, alices_post, bob):
+    """Post.objects and every select_related() of a post (feed.models.PostLinkedQuerySet) leave the search
+    vector (as big as the body) out; searching still filters on it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from interactions.models import Bookmark, Comment
+    from notifications.models import Notification
+
+    query = """query { posts(first: 5) { edges { node { body author { username } comments(first: 2) {
+        edges { node { body } } } } } } bookmarks(first: 5) { edges { node { body } } }
+        notifications(first: 5) { edges { node { kind post { body } comment { body } } } } }"""
+    with CaptureQueriesContext(connection) as captured:
+        r = gql(query, user=bob)
+        assert not r.errors, r.errors
+        assert list(Comment.objects.select_related("post__author").filter(post=alices_post))
+        assert list(Bookmark.objects.select_related("post").all()) and list(
+            Notification.objects.select_related("post", "comment").all())
+        assert Post.objects.get(pk=alices_post.pk).body == "hello #tag @bob"
+    selects = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert selects and not [sql for sql in selects if "search_vector" in sql], selects
+    r = gql('query { posts(first: 5, filter: {search: "hello"}) { edges { node { body } } } }', user=bob)
+    assert [e["node"]["body"] for e in r.data["posts"]["edges"]] == ["hello #tag @bob"]
