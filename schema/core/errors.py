@@ -6,11 +6,13 @@ Two kinds, as the contract says:
   ``PermissionDenied`` or ``ObjectDoesNotExist``; the base mutation turns them
   into UserErrors with an ``ErrorCode``.
 - Top-level GraphQL errors for problems with the request as a whole, with
-  ``extensions.code`` (UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, ...). Raise
-  one of the ``ApiError`` subclasses below.
+  ``extensions.code`` (a :class:`RequestErrorCode`: UNAUTHENTICATED, FORBIDDEN,
+  BAD_USER_INPUT, ...). Raise one of the ``ApiError`` subclasses below.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import graphene
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -49,18 +51,23 @@ class UserError(graphene.ObjectType):
 
 # Django validation codes -> ErrorCode.
 _CODE_MAP = {
-    "required": "REQUIRED",
-    "blank": "REQUIRED",
-    "null": "REQUIRED",
-    "max_length": "TOO_LONG",
-    "too_long": "TOO_LONG",
-    "unique": "DUPLICATE",
-    "duplicate": "DUPLICATE",
-    "not_found": "NOT_FOUND",
-    "does_not_exist": "NOT_FOUND",
-    "forbidden": "FORBIDDEN",
-    "permission_denied": "FORBIDDEN",
+    "required": ErrorCode.REQUIRED,
+    "blank": ErrorCode.REQUIRED,
+    "null": ErrorCode.REQUIRED,
+    "max_length": ErrorCode.TOO_LONG,
+    "too_long": ErrorCode.TOO_LONG,
+    "unique": ErrorCode.DUPLICATE,
+    "duplicate": ErrorCode.DUPLICATE,
+    "not_found": ErrorCode.NOT_FOUND,
+    "does_not_exist": ErrorCode.NOT_FOUND,
+    "forbidden": ErrorCode.FORBIDDEN,
+    "permission_denied": ErrorCode.FORBIDDEN,
 }
+
+
+def user_error(code, message: str, field: str | None = None) -> dict:
+    """One UserError of a payload (``code``: an ErrorCode member)."""
+    return {"field": field, "message": message, "code": code.value}
 
 
 def _camel(name: str) -> str:
@@ -78,46 +85,71 @@ def user_errors_from_validation(exc: ValidationError) -> list[dict]:
     for field, error_list in items:
         for error in error_list:
             message = error.message % error.params if error.params else error.message
-            errors.append(
-                {
-                    "field": None if field in (None, NON_FIELD_ERRORS) else _camel(field),
-                    "message": str(message),
-                    "code": _CODE_MAP.get(error.code or "", "INVALID"),
-                }
-            )
+            errors.append(user_error(
+                _CODE_MAP.get(error.code or "", ErrorCode.INVALID),
+                str(message),
+                None if field in (None, NON_FIELD_ERRORS) else _camel(field),
+            ))
     return errors
+
+
+class RequestErrorCode(StrEnum):
+    """``extensions.code`` of a top-level error: why the request (or a field of it) failed.
+
+    The one list of these codes: the HTTP view, the websocket subprotocols, the query limits and
+    error formatting all use it (the contract's Errors section lists the same).
+    """
+
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+def request_error(code: RequestErrorCode, message: str) -> dict:
+    """A top-level error as the client sees it, for errors made outside graphql-core (HTTP, websockets)."""
+    return {"message": message, "extensions": {"code": code.value}}
+
+
+def set_code(error: GraphQLError, code: RequestErrorCode) -> None:
+    """Gives a graphql-core error its ``extensions.code`` (other extensions kept)."""
+    error.extensions = {**(error.extensions or {}), "code": code.value}
 
 
 class ApiError(GraphQLError):
     """A top-level GraphQL error carrying ``extensions.code``."""
 
-    code = "INTERNAL_SERVER_ERROR"
+    code = RequestErrorCode.INTERNAL_SERVER_ERROR
     default_message = "Something went wrong."
 
-    def __init__(self, message: str | None = None, **extensions):
-        super().__init__(message or self.default_message, extensions={"code": self.code, **extensions})
+    def __init__(self, message: str | None = None, *, nodes=None, **extensions):
+        super().__init__(message or self.default_message, nodes, extensions={"code": self.code.value, **extensions})
 
 
 class Unauthenticated(ApiError):
-    code = "UNAUTHENTICATED"
+    code = RequestErrorCode.UNAUTHENTICATED
     default_message = "You must be logged in to do this."
 
 
 class Forbidden(ApiError):
-    code = "FORBIDDEN"
+    code = RequestErrorCode.FORBIDDEN
     default_message = "You may not do this."
 
 
 class BadUserInput(ApiError):
-    code = "BAD_USER_INPUT"
+    code = RequestErrorCode.BAD_USER_INPUT
     default_message = "The request's arguments are not valid."
 
 
 class QueryTooComplex(ApiError):
-    code = "QUERY_TOO_COMPLEX"
+    code = RequestErrorCode.QUERY_TOO_COMPLEX
     default_message = "The query is too complex."
 
 
 class RateLimited(ApiError):
-    code = "RATE_LIMITED"
+    code = RequestErrorCode.RATE_LIMITED
     default_message = "Too many requests; slow down."

@@ -32,12 +32,14 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import ValidationRule, is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
+from .errors import BadUserInput, RequestErrorCode, set_code
 from .limits import QueryComplexityLimits
 
 
 logger = logging.getLogger("schema.errors")
 
 NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
+UNKNOWN_OPERATION = "Unknown or ambiguous operation; give a valid operationName."
 
 
 class NoNulCharacters(ValidationRule):
@@ -45,7 +47,7 @@ class NoNulCharacters(ValidationRule):
 
     def enter_string_value(self, node, *args):
         if "\x00" in node.value:
-            self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_USER_INPUT"}))
+            self.report_error(BadUserInput(NUL_MESSAGE, nodes=node))
 
 
 def _has_nul(value) -> bool:
@@ -108,7 +110,7 @@ def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode:
     try:
         document = parse(query, max_tokens=20000)
     except GraphQLSyntaxError as error:
-        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+        set_code(error, RequestErrorCode.GRAPHQL_PARSE_FAILED)
         raise RequestError([error]) from None
     try:
         errors = validate(schema, document, rules=None if not VALIDATION_RULES else _rules(), max_errors=20)
@@ -119,7 +121,7 @@ def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode:
     if errors:
         for error in errors:
             if "code" not in (error.extensions or {}):
-                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+                set_code(error, RequestErrorCode.GRAPHQL_VALIDATION_FAILED)
         raise RequestError(list(errors))
     return document
 
@@ -139,7 +141,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
             root=None) -> ExecutionResult:
     """Runs a parsed, validated document against ``schema`` (per-request loaders batch)."""
     if variables and _has_nul(variables):
-        return ExecutionResult(data=None, errors=[GraphQLError(NUL_MESSAGE, extensions={"code": "BAD_USER_INPUT"})])
+        return ExecutionResult(data=None, errors=[BadUserInput(NUL_MESSAGE)])
     result = graphql_execute(
         graphql_schema(schema),
         document,
@@ -153,7 +155,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
         for error in result.errors:
             # Variable coercion errors: no path, no original error.
             if error.path is None and "code" not in (error.extensions or {}):
-                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+                set_code(error, RequestErrorCode.BAD_USER_INPUT)
     return result
 
 
@@ -170,14 +172,15 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
     elif original is None or isinstance(original, GraphQLError):
         # graphql-core's own errors (safe messages): before execution they are about the request.
         inner = (getattr(original, "extensions", None) or {}).get("code")
-        extensions["code"] = inner or ("BAD_USER_INPUT" if error.path is None else "INTERNAL_SERVER_ERROR")
+        extensions["code"] = inner or (RequestErrorCode.BAD_USER_INPUT if error.path is None
+                                       else RequestErrorCode.INTERNAL_SERVER_ERROR).value
     elif isinstance(original, JSONWebTokenError):
-        extensions["code"] = "UNAUTHENTICATED"
+        extensions["code"] = RequestErrorCode.UNAUTHENTICATED.value
     elif isinstance(original, PermissionDenied):
-        extensions["code"] = "FORBIDDEN"
+        extensions["code"] = RequestErrorCode.FORBIDDEN.value
         formatted["message"] = str(original) or "You may not do this."
     elif isinstance(original, (ValidationError, ObjectDoesNotExist)):
-        extensions["code"] = "BAD_USER_INPUT"
+        extensions["code"] = RequestErrorCode.BAD_USER_INPUT.value
         formatted["message"] = "; ".join(getattr(original, "messages", None) or [str(original)])
     else:
         logger.error(
@@ -185,8 +188,8 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
             exc_info=(type(original), original, original.__traceback__),
         )
         formatted["message"] = "Internal server error."
-        extensions = {"code": "INTERNAL_SERVER_ERROR"}
-    if extensions.get("code") == "INTERNAL_SERVER_ERROR" and request_id:
+        extensions = {"code": RequestErrorCode.INTERNAL_SERVER_ERROR.value}
+    if extensions.get("code") == RequestErrorCode.INTERNAL_SERVER_ERROR and request_id:
         extensions["requestId"] = request_id
     formatted["extensions"] = extensions
     return formatted

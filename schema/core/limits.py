@@ -8,14 +8,15 @@ introspection query is deep by nature and costs no SQL. Cost-based limits come l
 
 from __future__ import annotations
 
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, ValidationRule
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, ValidationRule
+
+from .errors import QueryTooComplex
 
 MAX_DEPTH = 15  # nested fields: `feed { edges { node { author { id } } } }` is 5
 MAX_FIELDS = 1000  # field selections in one operation, fragments expanded
 MAX_ALIASES = 100  # fields renamed with an alias (`a1: posts ...`) in one operation
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
-CODE = "QUERY_TOO_COMPLEX"
 
 
 class _TooComplex(Exception):
@@ -33,7 +34,7 @@ class QueryComplexityLimits(ValidationRule):
         try:
             self._walk(node.selection_set, 0, frozenset())
         except _TooComplex as error:
-            self.report_error(GraphQLError(error.message, node, extensions={"code": CODE}))
+            self.report_error(QueryTooComplex(error.message, nodes=node))
 
     def _walk(self, selection_set, depth: int, fragments_on_path: frozenset) -> None:
         if selection_set is None:

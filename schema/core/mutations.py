@@ -18,7 +18,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.db import IntegrityError
 
 from .auth import get_viewer
-from .errors import Unauthenticated, UserError, user_errors_from_validation
+from .errors import ErrorCode, Unauthenticated, UserError, user_error, user_errors_from_validation
 
 
 class BaseMutation(graphene.Mutation):
@@ -61,13 +61,12 @@ class BaseMutation(graphene.Mutation):
         except ValidationError as error:
             return cls(errors=user_errors_from_validation(error))
         except PermissionDenied as error:
-            return cls(errors=[{"field": None, "message": str(error) or "You may not do this.", "code": "FORBIDDEN"}])
+            return cls(errors=[user_error(ErrorCode.FORBIDDEN, str(error) or "You may not do this.")])
         except ObjectDoesNotExist as error:
-            return cls(errors=[{"field": None, "message": str(error) or "Not found.", "code": "NOT_FOUND"}])
+            return cls(errors=[user_error(ErrorCode.NOT_FOUND, str(error) or "Not found.")])
         except IntegrityError:
             # Services are written so this does not happen; never let it reach a client as a 500.
-            return cls(errors=[{"field": None, "message": "That conflicts with existing data; try again.",
-                                "code": "INVALID"}])
+            return cls(errors=[user_error(ErrorCode.INVALID, "That conflicts with existing data; try again.")])
         return cls(errors=[], **payload)
 
     @classmethod

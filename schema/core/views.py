@@ -15,14 +15,14 @@ from graphene_django.views import HttpError
 from graphql import OperationType
 
 from .auth import authenticate
-from .errors import Unauthenticated
-from .execution import RequestError, execute, format_error, operation_type, parse_and_validate
+from .errors import RequestErrorCode, Unauthenticated, request_error
+from .execution import UNKNOWN_OPERATION, RequestError, execute, format_error, operation_type, parse_and_validate
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def _error(status, message, code, request_id=None, headers=None) -> HttpResponse:
-    return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status, request_id, headers)
+def _error(status, message, code=RequestErrorCode.BAD_USER_INPUT, request_id=None, headers=None) -> HttpResponse:
+    return _json({"errors": [request_error(code, message)]}, status, request_id, headers)
 
 
 def _json(data, status=200, request_id=None, headers=None) -> HttpResponse:
@@ -48,8 +48,8 @@ class GraphQLView(BaseGraphQLView):
         request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         try:
             if request.method not in ("GET", "POST"):
-                return _error(405, "GraphQL accepts GET (queries) and POST.", "BAD_USER_INPUT",
-                              request.request_id, {"Allow": "GET, POST"})
+                return _error(405, "GraphQL accepts GET (queries) and POST.", request_id=request.request_id,
+                              headers={"Allow": "GET, POST"})
             data = self.parse_body(request)
             if self.graphiql and request.method == "GET" and self.can_display_graphiql(request, data):
                 return self.render_graphiql(
@@ -79,15 +79,15 @@ class GraphQLView(BaseGraphQLView):
             query, variables, operation_name, _ = self.get_graphql_params(request, data)
         except HttpError as error:  # e.g. `variables` is a string that is not JSON
             message = error.response.content.decode(errors="replace") or "The request is not valid."
-            raise HttpError(_error(400, message, "BAD_USER_INPUT")) from None
+            raise HttpError(_error(400, message)) from None
         if not query:
-            raise HttpError(_error(400, "Must provide a query string.", "BAD_USER_INPUT"))
+            raise HttpError(_error(400, "Must provide a query string."))
         if not isinstance(query, str):
-            raise HttpError(_error(400, "`query` must be a string.", "BAD_USER_INPUT"))
+            raise HttpError(_error(400, "`query` must be a string."))
         if operation_name is not None and not isinstance(operation_name, str):
-            raise HttpError(_error(400, "`operationName` must be a string.", "BAD_USER_INPUT"))
+            raise HttpError(_error(400, "`operationName` must be a string."))
         if variables is not None and not isinstance(variables, dict):
-            raise HttpError(_error(400, "`variables` must be an object.", "BAD_USER_INPUT"))
+            raise HttpError(_error(400, "`variables` must be an object."))
         try:
             document = parse_and_validate(self.schema, query)
         except RequestError as error:
@@ -96,15 +96,13 @@ class GraphQLView(BaseGraphQLView):
 
         kind = operation_type(document, operation_name)
         if kind is None:
-            body = {"errors": [{"message": "Unknown or ambiguous operation; give a valid operationName.",
-                                "extensions": {"code": "BAD_USER_INPUT"}}]}
+            body = {"errors": [request_error(RequestErrorCode.BAD_USER_INPUT, UNKNOWN_OPERATION)]}
             return json.dumps(body), 400
         if request.method == "GET" and kind != OperationType.QUERY:
             raise HttpError(_error(405, f"Only queries may be sent with GET; send the {kind.value} with POST.",
-                                   "BAD_USER_INPUT", headers={"Allow": "POST"}))
+                                   headers={"Allow": "POST"}))
         if kind == OperationType.SUBSCRIPTION:
-            body = {"errors": [{"message": "Subscriptions run over a websocket at /graphql.",
-                                "extensions": {"code": "BAD_USER_INPUT"}}]}
+            body = {"errors": [request_error(RequestErrorCode.BAD_USER_INPUT, "Subscriptions run over a websocket at /graphql.")]}
             return json.dumps(body), 400
 
         result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
@@ -123,7 +121,7 @@ class GraphQLView(BaseGraphQLView):
         try:
             return super().parse_body(request)
         except RecursionError:
-            raise HttpError(_error(400, "The JSON body is nested too deeply.", "BAD_USER_INPUT")) from None
+            raise HttpError(_error(400, "The JSON body is nested too deeply.")) from None
         except HttpError as error:
             message = error.response.content.decode(errors="replace") or "The request body is not valid."
-            raise HttpError(_error(400, message, "BAD_USER_INPUT")) from None
+            raise HttpError(_error(400, message)) from None

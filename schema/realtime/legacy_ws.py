@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..core.errors import RequestErrorCode, request_error
 from . import operations
-from .conf import conf
 from .socket import BAD_REQUEST, FORBIDDEN, GraphQLSocket, payload_problem
 
 LEGACY_WS = "graphql-ws"
@@ -36,8 +36,8 @@ class LegacyWSConsumer(GraphQLSocket):
     def format_next(self, op_id: str, payload_json: str) -> str:
         return f'{{"id":{operations.dumps(op_id)},"type":"data","payload":{payload_json}}}'
 
-    def op_error(self, op_id, message: str, code: str) -> None:
-        self.send_json({"id": op_id, "type": "error", "payload": {"message": message, "extensions": {"code": code}}})
+    def op_error(self, op_id, error: dict) -> None:
+        self.send_json({"id": op_id, "type": "error", "payload": error})
 
     async def on_message(self, kind: str, message: dict) -> None:
         handler = self.HANDLERS.get(kind)
@@ -66,16 +66,15 @@ class LegacyWSConsumer(GraphQLSocket):
         if not isinstance(op_id, str) or not op_id:
             return self.connection_error('A start message needs a non-empty string "id".')
         if not self.acknowledged:
-            return self.op_error(op_id, "Send connection_init first.", "UNAUTHENTICATED")
+            return self.op_error(op_id, request_error(RequestErrorCode.UNAUTHENTICATED, "Send connection_init first."))
         problem = payload_problem(message.get("payload"))
         if problem:
-            return self.op_error(op_id, problem, "BAD_USER_INPUT")
+            return self.op_error(op_id, request_error(RequestErrorCode.BAD_USER_INPUT, problem))
         # subscriptions-transport-ws: a start with an id in use replaces that operation.
         self.end_operation(op_id)
-        if self.too_many_operations():
-            limit = int(conf("MAX_OPERATIONS"))
-            return self.op_error(op_id, f"Too many active operations on this connection (at most {limit}).",
-                                 "RATE_LIMITED")
+        refused = self.too_many_operations()
+        if refused:
+            return self.op_error(op_id, refused)
         self.start_operation(op_id, message["payload"])
 
     def operation_started(self, op_id: str, result) -> None:

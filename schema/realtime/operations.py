@@ -25,8 +25,9 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from ..core.execution import (NUL_MESSAGE, RequestError, _has_nul, execute, format_error, graphql_schema,
-                              operation_type, parse_and_validate)
+from ..core.errors import RequestErrorCode, request_error, set_code
+from ..core.execution import (NUL_MESSAGE, UNKNOWN_OPERATION, RequestError, _has_nul, execute, format_error,
+                              graphql_schema, operation_type, parse_and_validate)
 
 
 def dumps(value) -> str:
@@ -121,8 +122,7 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
         return Refused([format_error(e, request_id) for e in error.errors])
     kind = operation_type(document, operation_name)
     if kind is None:
-        return Refused([{"message": "Unknown or ambiguous operation; give a valid operationName.",
-                         "extensions": {"code": "BAD_USER_INPUT"}}])
+        return Refused([request_error(RequestErrorCode.BAD_USER_INPUT, UNKNOWN_OPERATION)])
     context = SocketContext(viewer, request_id)
     if kind != OperationType.SUBSCRIPTION:
         result = execute(schema, document, context=context, variables=variables, operation_name=operation_name)
@@ -130,7 +130,7 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
             return Refused([format_error(e, request_id) for e in result.errors])
         return SingleResult(dumps(_result_dict(result, request_id)))
     if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
-        return Refused([{"message": NUL_MESSAGE, "extensions": {"code": "BAD_USER_INPUT"}}])
+        return Refused([request_error(RequestErrorCode.BAD_USER_INPUT, NUL_MESSAGE)])
     return _subscribe(schema, document, context, variables, operation_name, request_id)
 
 
@@ -138,15 +138,15 @@ def _subscribe(schema, document, context, variables, operation_name, request_id)
     built = DeferredExecutionContext.build(schema, document, None, context, variables, operation_name)
     if isinstance(built, list):  # variables that do not fit their definitions
         for error in built:
-            error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+            set_code(error, RequestErrorCode.BAD_USER_INPUT)
         return Refused([format_error(e, request_id) for e in built])
     root_type = schema.subscription_type
     fields = collect_fields(schema, built.fragments, built.variable_values, root_type,
                             built.operation.selection_set)
     if not fields:  # the root field is skipped (`@skip(if: true)`): nothing to subscribe to
-        return Refused([{"message": "A subscription must select exactly one top-level field; "
-                                    "it cannot be skipped with @skip or @include.",
-                         "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}])
+        return Refused([request_error(RequestErrorCode.GRAPHQL_VALIDATION_FAILED,
+                                      "A subscription must select exactly one top-level field; "
+                                      "it cannot be skipped with @skip or @include.")])
     response_name, nodes = next(iter(fields.items()))
     field_def = root_type.fields[nodes[0].name.value]
     path = Path(None, response_name, root_type.name)

@@ -23,7 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
 from ..core.auth import authenticate
-from ..core.errors import Unauthenticated
+from ..core.errors import RequestErrorCode, Unauthenticated, request_error
 from . import operations
 from .conf import conf
 from .executor import run_sync
@@ -223,8 +223,13 @@ class GraphQLSocket(AsyncWebsocketConsumer):
             return False
         return True
 
-    def too_many_operations(self) -> bool:
-        return len(self.ops) >= int(conf("MAX_OPERATIONS"))
+    def too_many_operations(self) -> dict | None:
+        """The RATE_LIMITED error when the connection has MAX_OPERATIONS active operations; else None."""
+        limit = int(conf("MAX_OPERATIONS"))
+        if len(self.ops) < limit:
+            return None
+        return request_error(RequestErrorCode.RATE_LIMITED,
+                             f"Too many active operations on this connection (at most {limit}).")
 
     def start_operation(self, op_id: str, payload: dict) -> None:
         """Reserves ``op_id`` and starts the operation in the background.
@@ -270,8 +275,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
                 logger.exception("realtime: could not join the channel layer")
                 self.ops.pop(op_id, None)
                 self.hub.remove(sub)
-                return operations.Refused([{"message": "Subscriptions are unavailable right now.",
-                                            "extensions": {"code": "INTERNAL_SERVER_ERROR"}}])
+                return operations.Refused([request_error(RequestErrorCode.INTERNAL_SERVER_ERROR,
+                                                         "Subscriptions are unavailable right now.")])
             if self.ops.get(op_id) is not sub:  # completed while joining
                 self.hub.remove(sub)
                 return None

@@ -110,11 +110,9 @@ class TransportWSConsumer(GraphQLSocket):
             return await self.bad_message(problem)
         if op_id in self.ops:
             return await self.close_with(DUPLICATE_ID, f"Subscriber for {op_id[:80]} already exists")
-        if self.too_many_operations():
-            limit = int(conf("MAX_OPERATIONS"))
-            return self.send_json({"id": op_id, "type": "error", "payload": [{
-                "message": f"Too many active operations on this connection (at most {limit}).",
-                "extensions": {"code": "RATE_LIMITED"}}]})
+        refused = self.too_many_operations()
+        if refused:
+            return self.send_json({"id": op_id, "type": "error", "payload": [refused]})
         self.start_operation(op_id, message["payload"])
 
     def operation_started(self, op_id: str, result) -> None:
