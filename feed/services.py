@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common import events
+from common.validation import clean_text
 from users.models import User
 from users.selectors import users_by_mentions
 
@@ -26,14 +27,8 @@ from .signals import post_deleting, post_mentions_changed
 
 
 def _clean_body(body: str | None) -> str:
-    body = (body or "").strip()
-    if not body:
-        raise ValidationError({"body": ValidationError("A post needs some text.", code="required")})
-    if len(body) > POST_BODY_MAX:
-        raise ValidationError(
-            {"body": ValidationError(f"A post is at most {POST_BODY_MAX} characters.", code="too_long")}
-        )
-    return body
+    return clean_text(body, field="body", max_length=POST_BODY_MAX, label="A post",
+                      required="A post needs some text.")
 
 
 def _sync_mentions(post: Post, user_ids: list[int]) -> list[int]:

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.events import publish
+from common.validation import clean_text
 from feed.parsing import parse_mentions
 from users.models import User
 from users.selectors import users_by_mentions
@@ -38,14 +39,8 @@ def _mentioned_user_ids(text: str) -> list[int]:
 
 
 def _clean_comment_body(body: str | None) -> str:
-    body = (body or "").strip()
-    if not body:
-        raise ValidationError({"body": ValidationError("A comment cannot be empty.", code="required")})
-    if len(body) > COMMENT_BODY_MAX:
-        raise ValidationError(
-            {"body": ValidationError(f"A comment is at most {COMMENT_BODY_MAX} characters.", code="too_long")}
-        )
-    return body
+    return clean_text(body, field="body", max_length=COMMENT_BODY_MAX, label="A comment",
+                      required="A comment cannot be empty.")
 
 
 def comment_create(*, author: User, post_id: int, body: str, parent_id: int | None = None) -> Comment:

@@ -7,10 +7,10 @@ answered by notifications in the transaction) and are counted by analytics (``in
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 
 from common.events import publish
+from common.validation import clean_text
 from users.models import User
 
 from ..models import SHARE_COMMENT_MAX, Bookmark, Like, Share
@@ -63,13 +63,7 @@ def like_delete(*, user: User, post_id: int) -> bool:
 
 # --- shares ---------------------------------------------------------------------
 def _clean_share_comment(comment: str | None) -> str:
-    comment = (comment or "").strip()
-    if len(comment) > SHARE_COMMENT_MAX:
-        raise ValidationError(
-            {"comment": ValidationError(f"A share's comment is at most {SHARE_COMMENT_MAX} characters.",
-                                        code="too_long")}
-        )
-    return comment
+    return clean_text(comment, field="comment", max_length=SHARE_COMMENT_MAX, label="A share's comment")
 
 
 def share_create(*, user: User, post_id: int, comment: str | None = None) -> tuple[Share | None, bool]:
