@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -26,9 +27,14 @@ def _post_paths(model, fields) -> list[str]:
     """The select_related paths among ``fields`` (and their prefixes) that end at a Post."""
     paths = []
     for path in fields:
+        if not isinstance(path, str):  # select_related(None) clears the list
+            continue
         current, parts = model, []
         for part in path.split("__"):
-            related = current._meta.get_field(part).related_model
+            try:
+                related = current._meta.get_field(part).related_model
+            except FieldDoesNotExist:  # Django reports it when the query is built
+                break
             if related is None:
                 break
             parts.append(part)
