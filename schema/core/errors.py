@@ -129,6 +129,10 @@ class ApiError(GraphQLError):
     def __init__(self, message: str | None = None, *, nodes=None, **extensions):
         super().__init__(message or self.default_message, nodes, extensions={"code": self.code.value, **extensions})
 
+    def as_dict(self) -> dict:
+        """The error as the client sees it, where no graphql-core formatting runs (a websocket message)."""
+        return {"message": self.message, "extensions": dict(self.extensions or {})}
+
 
 class Unauthenticated(ApiError):
     code = RequestErrorCode.UNAUTHENTICATED

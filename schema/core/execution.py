@@ -32,7 +32,7 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import ValidationRule, is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from .errors import BadUserInput, RequestErrorCode, set_code
+from .errors import BadUserInput, Forbidden, RequestErrorCode, set_code
 from .limits import QueryComplexityLimits
 
 
@@ -177,8 +177,8 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
     elif isinstance(original, JSONWebTokenError):
         extensions["code"] = RequestErrorCode.UNAUTHENTICATED.value
     elif isinstance(original, PermissionDenied):
-        extensions["code"] = RequestErrorCode.FORBIDDEN.value
-        formatted["message"] = str(original) or "You may not do this."
+        extensions["code"] = Forbidden.code.value
+        formatted["message"] = str(original) or Forbidden.default_message
     elif isinstance(original, (ValidationError, ObjectDoesNotExist)):
         extensions["code"] = RequestErrorCode.BAD_USER_INPUT.value
         formatted["message"] = "; ".join(getattr(original, "messages", None) or [str(original)])

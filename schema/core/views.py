@@ -15,7 +15,7 @@ from graphene_django.views import HttpError
 from graphql import OperationType
 
 from .auth import authenticate
-from .errors import RequestErrorCode, Unauthenticated, request_error
+from .errors import BadUserInput, RequestErrorCode, Unauthenticated, request_error
 from .execution import UNKNOWN_OPERATION, RequestError, execute, format_error, operation_type, parse_and_validate
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -96,13 +96,13 @@ class GraphQLView(BaseGraphQLView):
 
         kind = operation_type(document, operation_name)
         if kind is None:
-            body = {"errors": [request_error(RequestErrorCode.BAD_USER_INPUT, UNKNOWN_OPERATION)]}
+            body = {"errors": [BadUserInput(UNKNOWN_OPERATION).as_dict()]}
             return json.dumps(body), 400
         if request.method == "GET" and kind != OperationType.QUERY:
             raise HttpError(_error(405, f"Only queries may be sent with GET; send the {kind.value} with POST.",
                                    headers={"Allow": "POST"}))
         if kind == OperationType.SUBSCRIPTION:
-            body = {"errors": [request_error(RequestErrorCode.BAD_USER_INPUT, "Subscriptions run over a websocket at /graphql.")]}
+            body = {"errors": [BadUserInput("Subscriptions run over a websocket at /graphql.").as_dict()]}
             return json.dumps(body), 400
 
         result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.errors import RequestErrorCode, request_error
+from ..core.errors import BadUserInput, Unauthenticated
 from . import operations
 from .socket import BAD_REQUEST, FORBIDDEN, GraphQLSocket, payload_problem
 
@@ -66,10 +66,10 @@ class LegacyWSConsumer(GraphQLSocket):
         if not isinstance(op_id, str) or not op_id:
             return self.connection_error('A start message needs a non-empty string "id".')
         if not self.acknowledged:
-            return self.op_error(op_id, request_error(RequestErrorCode.UNAUTHENTICATED, "Send connection_init first."))
+            return self.op_error(op_id, Unauthenticated("Send connection_init first.").as_dict())
         problem = payload_problem(message.get("payload"))
         if problem:
-            return self.op_error(op_id, request_error(RequestErrorCode.BAD_USER_INPUT, problem))
+            return self.op_error(op_id, BadUserInput(problem).as_dict())
         # subscriptions-transport-ws: a start with an id in use replaces that operation.
         self.end_operation(op_id)
         refused = self.too_many_operations()

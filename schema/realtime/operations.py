@@ -25,7 +25,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from ..core.errors import RequestErrorCode, request_error, set_code
+from ..core.errors import BadUserInput, RequestErrorCode, request_error, set_code
 from ..core.execution import (NUL_MESSAGE, UNKNOWN_OPERATION, RequestError, _has_nul, execute, format_error,
                               graphql_schema, operation_type, parse_and_validate)
 
@@ -122,7 +122,7 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
         return Refused([format_error(e, request_id) for e in error.errors])
     kind = operation_type(document, operation_name)
     if kind is None:
-        return Refused([request_error(RequestErrorCode.BAD_USER_INPUT, UNKNOWN_OPERATION)])
+        return Refused([BadUserInput(UNKNOWN_OPERATION).as_dict()])
     context = SocketContext(viewer, request_id)
     if kind != OperationType.SUBSCRIPTION:
         result = execute(schema, document, context=context, variables=variables, operation_name=operation_name)
@@ -130,7 +130,7 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
             return Refused([format_error(e, request_id) for e in result.errors])
         return SingleResult(dumps(_result_dict(result, request_id)))
     if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
-        return Refused([request_error(RequestErrorCode.BAD_USER_INPUT, NUL_MESSAGE)])
+        return Refused([BadUserInput(NUL_MESSAGE).as_dict()])
     return _subscribe(schema, document, context, variables, operation_name, request_id)
 
 

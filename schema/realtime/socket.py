@@ -23,7 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
 from ..core.auth import authenticate
-from ..core.errors import RequestErrorCode, Unauthenticated, request_error
+from ..core.errors import RateLimited, RequestErrorCode, Unauthenticated, request_error
 from . import operations
 from .conf import conf
 from .executor import run_sync
@@ -228,8 +228,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         limit = int(conf("MAX_OPERATIONS"))
         if len(self.ops) < limit:
             return None
-        return request_error(RequestErrorCode.RATE_LIMITED,
-                             f"Too many active operations on this connection (at most {limit}).")
+        return RateLimited(f"Too many active operations on this connection (at most {limit}).").as_dict()
 
     def start_operation(self, op_id: str, payload: dict) -> None:
         """Reserves ``op_id`` and starts the operation in the background.
