@@ -22,26 +22,29 @@ Status codes and media types (docs/http.md says what a client does with each):
 
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView as BaseGraphQLView
-from graphql import OperationType, get_operation_ast
+from graphql import OperationType, get_operation_ast, print_schema
 
 from common.request_id import accept_request_id
 
 from . import persisted
 from .auth import authenticate
 from .errors import RequestErrorCode, Unauthenticated, request_error
-from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, parse_and_validate,
-                        root_field_names)
+from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
+                        parse_and_validate, root_field_names)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -322,3 +325,33 @@ class GraphQLView(BaseGraphQLView):
         patch_vary_headers(response, ("Accept", "Authorization"))
         response["X-Request-ID"] = request.request_id
         return response
+
+
+# --- /schema.graphql: the served schema as SDL ----------------------------------------------------------
+@lru_cache(maxsize=4)
+def printed_schema(schema) -> tuple[str, str]:
+    """The SDL of ``schema`` and its ETag: what `manage.py print_schema` writes to schema/schema.graphql."""
+    text = print_schema(graphql_schema(schema)) + "\n"
+    return text, hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class SchemaSDLView(View):
+    """``SchemaSDLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
+
+    schema = None
+    http_method_names = ["get", "head"]
+
+    def get(self, request, *args, **kwargs):
+        text, etag = printed_schema(self.schema)
+        if etag_matches(request, etag):
+            return HttpResponseNotModified(headers={"ETag": f'"{etag}"'})
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="schema.graphql"'
+        response["Cache-Control"] = "public, max-age=300"
+        response["ETag"] = f'"{etag}"'
+        return response
+
+
+def etag_matches(request, etag: str) -> bool:
+    supplied = request.headers.get("If-None-Match", "")
+    return any(tag.strip().removeprefix("W/") in (f'"{etag}"', "*") for tag in supplied.split(","))

@@ -1,4 +1,4 @@
-// Apollo Client 4, as an app ships it, against a running server (driven by tests/test_apollo_client.py).
+// Apollo Client 4, as an app ships it, against a running server (driven by tests/api/test_apollo_client.py).
 // Usage: node apollo.mjs <http base, e.g. http://127.0.0.1:8000> <ws url> <username> <password>
 // Prints one JSON object with what each step saw; the pytest test checks it.
 import {

@@ -4,8 +4,8 @@ codes from CombinedGraphQLErrors, a subscription through graphql-ws, the APQ lin
 import pytest
 
 from tests.conftest import PASSWORD, make_user
-from tests.live_support import daphne  # noqa: F401 - fixture
-from tests.node_support import run_node
+from tests.support.live_server import daphne  # noqa: F401 - fixture
+from tests.support.node import run_node
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-JS_DIR = Path(__file__).resolve().parent / "js"
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
 
 
 def require_node() -> str:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.live_support import daphne  # noqa: F401 - fixture
-from tests.node_support import run_node
+from tests.support.live_server import daphne  # noqa: F401 - fixture
+from tests.support.node import run_node
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
