@@ -69,6 +69,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"] if DEBUG else []
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id")
 CORS_EXPOSE_HEADERS = ("x-request-id",)
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
 CORS_PREFLIGHT_MAX_AGE = 600
 
 INSTALLED_APPS = [

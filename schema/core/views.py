@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -355,3 +356,28 @@ class SchemaSDLView(View):
 def etag_matches(request, etag: str) -> bool:
     supplied = request.headers.get("If-None-Match", "")
     return any(tag.strip().removeprefix("W/") in (f'"{etag}"', "*") for tag in supplied.split(","))
+
+
+# --- /docs/: the API reference generated from the schema (tools/apidocs, `make docs`) -----------------
+REFERENCE = Path(__file__).resolve().parent.parent / "static" / "docs" / "index.html"
+
+
+@lru_cache(maxsize=1)
+def _reference() -> tuple[bytes, str]:
+    content = REFERENCE.read_bytes()
+    return content, hashlib.sha256(content).hexdigest()[:32]
+
+
+class APIReferenceView(View):
+    """The SpectaQL page committed under schema/static/docs (one self-contained HTML file)."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, *args, **kwargs):
+        content, etag = _reference()
+        if etag_matches(request, etag):
+            return HttpResponseNotModified(headers={"ETag": f'"{etag}"'})
+        response = HttpResponse(content, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "public, max-age=300"
+        response["ETag"] = f'"{etag}"'
+        return response
