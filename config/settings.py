@@ -236,7 +236,7 @@ GRAPHENE = {
     "SUBSCRIPTION_PATH": "/graphql",
 }
 
-# --- GraphQL over HTTP (schema/core/views.py, schema/core/persisted.py; docs/http.md) -------------
+# --- GraphQL over HTTP (schema/core/views.py, schema/core/persisted.py; README "Using the API from a client")
 # At most this many operations in one batched POST (a JSON array).
 GRAPHQL_BATCH_MAX_OPERATIONS = int(os.environ.get("GRAPHQL_BATCH_MAX_OPERATIONS", "10"))
 # Anonymous GET queries that succeed may be cached this many seconds by browsers and CDNs (0: never).

@@ -1,6 +1,6 @@
 """The HTTP endpoint: GraphQL over HTTP at /graphql (the spec in full), GraphiQL for browsers.
 
-Status codes and media types (docs/http.md says what a client does with each):
+Status codes and media types (what a client does with each: the README, "Using the API from a client"):
 
 - ``Accept`` decides the response's media type: ``application/graphql-response+json`` when the client
   accepts it (at least as much as ``application/json``), ``application/json`` otherwise (also for a
