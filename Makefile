@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets clean
+.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -54,6 +54,11 @@ stop: $(STAMP)
 ## Re-vendor GraphiQL's assets from npm into schema/static/graphiql (needs node and npm).
 graphiql-assets:
 	bash tools/graphiql/update.sh
+
+## Print schema/schema.graphql, then regenerate the API reference served at /docs/ (needs node and npm).
+docs: $(STAMP)
+	$(PY) manage.py print_schema
+	bash tools/apidocs/generate.sh
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

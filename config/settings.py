@@ -62,8 +62,15 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+# Cross-origin browsers: ONE rule for HTTP (CORS headers) and websockets (the handshake's Origin), decided by
+# schema.core.origins.cross_origin_allowed from these settings: the origins listed in CORS_ALLOWED_ORIGINS
+# and, in development (DEBUG, as `make run` sets it), any http(s) origin on localhost, 127.0.0.1 or [::1].
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"] if DEBUG else []
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id")
+CORS_EXPOSE_HEADERS = ("x-request-id",)
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
+CORS_PREFLIGHT_MAX_AGE = 600
 
 INSTALLED_APPS = [
     "daphne",
@@ -91,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (static files, 404s, GraphiQL, /healthz) carries X-Request-ID.
+    "common.request_id.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -227,6 +236,20 @@ GRAPHENE = {
     "SUBSCRIPTION_PATH": "/graphql",
 }
 
+# --- GraphQL over HTTP (schema/core/views.py, schema/core/persisted.py; README "Using the API from a client")
+# At most this many operations in one batched POST (a JSON array).
+GRAPHQL_BATCH_MAX_OPERATIONS = int(os.environ.get("GRAPHQL_BATCH_MAX_OPERATIONS", "10"))
+# Anonymous GET queries that succeed may be cached this many seconds by browsers and CDNs (0: never).
+GRAPHQL_GET_MAX_AGE = int(os.environ.get("GRAPHQL_GET_MAX_AGE", "10"))
+# Automatic persisted queries (Apollo's APQ), registered in Redis: how many, for how long, how large.
+GRAPHQL_APQ = env_bool("GRAPHQL_APQ", True)
+GRAPHQL_APQ_MAX_DOCUMENTS = int(os.environ.get("GRAPHQL_APQ_MAX_DOCUMENTS", "10000"))
+GRAPHQL_APQ_TTL_SECONDS = int(os.environ.get("GRAPHQL_APQ_TTL_SECONDS", str(7 * 86400)))
+GRAPHQL_APQ_MAX_BYTES = int(os.environ.get("GRAPHQL_APQ_MAX_BYTES", str(64 * 1024)))
+# Trusted documents (production): the path of a JSON manifest {id: document text} (Relay's `persist`
+# output, GraphQL Code Generator's persisted documents, or Apollo's manifest); set, only its documents run.
+GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS") or None
+
 # --- The rest -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -252,8 +275,9 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "common.request_id.RequestIDLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

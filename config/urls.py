@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from schema.api import schema
-from schema.core.views import GraphQLView
+from schema.core.views import APIReferenceView, GraphQLView, SchemaSDLView
 
 
 def health(request):
@@ -13,6 +13,8 @@ def health(request):
 urlpatterns = [
     path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
     path("graphql/", GraphQLView.as_view(schema=schema)),
+    path("schema.graphql", SchemaSDLView.as_view(schema=schema), name="schema-sdl"),
+    path("docs/", APIReferenceView.as_view(), name="api-reference"),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
 ]

@@ -32,8 +32,15 @@ class Response:
         return [e.get("extensions", {}).get("code") for e in self.errors or []]
 
 
+# What current clients (Apollo Client 4, urql, graphql-http) send: GraphQL errors come with 4xx statuses.
+ACCEPT = "application/graphql-response+json, application/json;q=0.9"
+
+
 class GraphQLClient:
-    """Posts GraphQL to /graphql through Django's full request handling (middleware, view, auth)."""
+    """Posts GraphQL to /graphql through Django's full request handling (middleware, view, auth).
+
+    It accepts application/graphql-response+json, as current clients do (request errors are 400s).
+    """
 
     def __init__(self) -> None:
         self.client = Client()
@@ -49,9 +56,11 @@ class GraphQLClient:
             params = {"query": query}
             if variables:
                 params["variables"] = json.dumps(variables)
-            response = self.client.get("/graphql", params, HTTP_ACCEPT="application/json", **extra)
+            extra.setdefault("HTTP_ACCEPT", ACCEPT)
+            response = self.client.get("/graphql", params, **extra)
         else:
             payload = {"query": query, "variables": variables or {}}
+            extra.setdefault("HTTP_ACCEPT", ACCEPT)
             response = self.client.post("/graphql", json.dumps(payload), content_type="application/json", **extra)
         return Response(response.status_code, json.loads(response.content or b"{}"))
 

@@ -19,9 +19,14 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
     OperationType,
     get_operation_ast,
     parse,
@@ -135,6 +140,26 @@ def _rules():
 def operation_type(document: DocumentNode, operation_name: str | None) -> OperationType | None:
     operation = get_operation_ast(document, operation_name)
     return operation.operation if operation is not None else None
+
+
+def root_field_names(document: DocumentNode, operation: OperationDefinitionNode) -> set[str]:
+    """The names of the fields an operation selects at its root (through fragments too)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    names: set[str] = set()
+    seen: set[str] = set()
+    stack = [operation.selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    stack.append(fragment.selection_set)
+    return names
 
 
 def execute(schema, document: DocumentNode, *, context, variables=None, operation_name=None,

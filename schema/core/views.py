@@ -1,37 +1,164 @@
-"""The HTTP endpoint: GraphQL over HTTP at /graphql, and GraphiQL for browsers."""
+"""The HTTP endpoint: GraphQL over HTTP at /graphql (the spec in full), GraphiQL for browsers.
+
+Status codes and media types (what a client does with each: the README, "Using the API from a client"):
+
+- ``Accept`` decides the response's media type: ``application/graphql-response+json`` when the client
+  accepts it (at least as much as ``application/json``), ``application/json`` otherwise (also for a
+  missing ``Accept`` or ``*/*``); neither acceptable: 406.
+- A request that is not well-formed (a body that is not JSON, ``query``/``variables``/``operationName``/
+  ``extensions`` of the wrong type, no query): 400, whatever the media type.
+- A well-formed request that cannot run (a parse, validation or variable coercion error, an unknown
+  operation, a persisted document that is not found or not allowed, a subscription over HTTP):
+  400 with ``application/graphql-response+json`` (no ``data`` entry), 200 with ``application/json``.
+- A mutation over GET: 405 (``Allow: POST``). A bad ``Authorization`` header: 401 with
+  ``WWW-Authenticate`` — except for documents that need no viewer (only tokenAuth, register,
+  refreshToken, verifyToken, revokeToken, or only introspection): those ignore the header, so a stale
+  token never blocks logging in again or loading the schema.
+- A JSON array is a batch (Apollo's BatchHttpLink): each operation runs as if sent alone (the token is
+  checked once), results in order, 200; at most ``GRAPHQL_BATCH_MAX_OPERATIONS`` (10) operations.
+- Anonymous GET queries that succeed are cacheable by URL (``Cache-Control: public, max-age=…``,
+  ``GRAPHQL_GET_MAX_AGE``); everything else is ``no-store``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
-import uuid
+from functools import lru_cache
+from pathlib import Path
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from graphene_django.views import GraphQLView as BaseGraphQLView
 from graphene_django.settings import graphene_settings
-from graphene_django.views import HttpError
-from graphql import OperationType
+from graphene_django.views import GraphQLView as BaseGraphQLView
+from graphql import OperationType, get_operation_ast, print_schema
 
+from common.request_id import accept_request_id
+
+from . import persisted
 from .auth import authenticate
-from .errors import BadUserInput, RequestErrorCode, Unauthenticated, request_error
-from .execution import UNKNOWN_OPERATION, RequestError, execute, format_error, operation_type, parse_and_validate
+from .errors import RequestErrorCode, Unauthenticated, request_error
+from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
+                        parse_and_validate, root_field_names)
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+# Documents whose root fields are only these run without a viewer: the Authorization header is ignored.
+TOKEN_FIELDS = frozenset({"tokenAuth", "register", "refreshToken", "verifyToken", "revokeToken", "__typename"})
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "__typename"})
 
 
-def _error(status, message, code=RequestErrorCode.BAD_USER_INPUT, request_id=None, headers=None) -> HttpResponse:
-    return _json({"errors": [request_error(code, message)]}, status, request_id, headers)
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when neither JSON type is acceptable."""
+    if not accept or not accept.strip():
+        return JSON  # the spec: a missing Accept header means application/json
+    best, best_q = None, 0.0
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        media = media.lower()
+        if media == GRAPHQL_RESPONSE_JSON:
+            candidate = GRAPHQL_RESPONSE_JSON
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = JSON
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        if q > best_q or (q == best_q and candidate == GRAPHQL_RESPONSE_JSON):
+            best, best_q = candidate, q
+    return best
 
 
-def _json(data, status=200, request_id=None, headers=None) -> HttpResponse:
-    response = HttpResponse(json.dumps(data, separators=(",", ":")), status=status, content_type="application/json")
-    for key, value in (headers or {}).items():
-        response[key] = value
-    if request_id:
-        response["X-Request-ID"] = request_id
-    return response
+class Outcome:
+    """One operation's answer: its body and status. ``request_error``: 400 or 200 by media type."""
+
+    def __init__(self, body: dict, status: int = 200, *, request_error: bool = False, headers=None,
+                 cacheable: bool = False):
+        self.body = body
+        self.status = status
+        self.request_error = request_error
+        self.headers = dict(headers or {})
+        self.cacheable = cacheable
+
+    def status_for(self, media: str) -> int:
+        if self.request_error:
+            return 400 if media == GRAPHQL_RESPONSE_JSON else 200
+        return self.status
+
+
+class Refusal(Exception):
+    """The whole HTTP request is refused (not well-formed, not acceptable, too large...)."""
+
+    def __init__(self, status: int, message: str, code: RequestErrorCode = RequestErrorCode.BAD_USER_INPUT,
+                 headers=None):
+        super().__init__(message)
+        self.outcome = Outcome({"errors": [request_error(code, message)]}, status, headers=headers)
+
+
+def _failure(message: str, code: RequestErrorCode, *, status: int | None = None, is_request_error: bool = False,
+             headers=None):
+    body = {"errors": [request_error(code, message)]}
+    return Outcome(body, status or 400, request_error=is_request_error, headers=headers)
+
+
+class Viewer:
+    """The request's user, from its Authorization header: checked once, on first need."""
+
+    def __init__(self, header: str | None):
+        self.header = header
+        self._checked = False
+        self._user = None
+        self._error: Unauthenticated | None = None
+
+    def user(self):
+        if not self._checked:
+            self._checked = True
+            try:
+                self._user = authenticate(self.header)
+            except Unauthenticated as error:
+                self._error = error
+        if self._error is not None:
+            raise self._error
+        return self._user
+
+
+def needs_no_viewer(document, operation) -> bool:
+    """Token mutations only, or introspection only: answered anonymously, whatever the header says."""
+    names = root_field_names(document, operation)
+    if not names:
+        return False
+    if operation.operation == OperationType.MUTATION:
+        return names <= TOKEN_FIELDS
+    if operation.operation == OperationType.QUERY:
+        return names <= INTROSPECTION_FIELDS
+    return False
+
+
+def _json_param(value, name: str):
+    """GET parameters carry variables and extensions as JSON text."""
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except RecursionError:
+        raise Refusal(400, f"`{name}` is nested too deeply.") from None
+    except ValueError:
+        raise Refusal(400, f"`{name}` must be a JSON object.") from None
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
@@ -44,84 +171,213 @@ class GraphQLView(BaseGraphQLView):
         super().__init__(schema=schema, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
-        supplied = request.headers.get("X-Request-ID", "")
-        request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        if not getattr(request, "request_id", None):  # set by common.request_id.RequestIDMiddleware
+            request.request_id = accept_request_id(request.headers.get("X-Request-ID"))
+        if (self.graphiql and request.method == "GET" and "raw" not in request.GET
+                and self.request_wants_html(request)):
+            return self.render_graphiql(
+                request,
+                subscription_path=self.subscription_path,
+                graphiql_header_editor_enabled=graphene_settings.GRAPHIQL_HEADER_EDITOR_ENABLED,
+                graphiql_should_persist_headers=graphene_settings.GRAPHIQL_SHOULD_PERSIST_HEADERS,
+            )
+        media = negotiate(request.headers.get("Accept"))
         try:
+            if media is None:
+                raise Refusal(406, f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.")
             if request.method not in ("GET", "POST"):
-                return _error(405, "GraphQL accepts GET (queries) and POST.", request_id=request.request_id,
-                              headers={"Allow": "GET, POST"})
-            data = self.parse_body(request)
-            if self.graphiql and request.method == "GET" and self.can_display_graphiql(request, data):
-                return self.render_graphiql(
-                    request,
-                    subscription_path=self.subscription_path,
-                    graphiql_header_editor_enabled=graphene_settings.GRAPHIQL_HEADER_EDITOR_ENABLED,
-                    graphiql_should_persist_headers=graphene_settings.GRAPHIQL_SHOULD_PERSIST_HEADERS,
-                )
-            try:
-                request.user = authenticate(request.headers.get("Authorization"))
-            except Unauthenticated as error:
-                return _json({"errors": [format_error(error, request.request_id)]}, status=401,
-                             request_id=request.request_id,
-                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            body, status = self.get_response(request, data)
-            response = HttpResponse(body, status=status, content_type="application/json")
-        except HttpError as error:
-            response = error.response
+                raise Refusal(405, "GraphQL accepts GET (queries) and POST.", headers={"Allow": "GET, POST"})
+            body = self._read(request)
+            viewer = Viewer(request.headers.get("Authorization"))
+            if isinstance(body, list):
+                return self._respond(request, media, *self._batch(request, body, viewer))
+            outcome = self._operation(request, body, viewer)
+        except Refusal as refusal:
+            outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
-            return _json({"errors": [format_error(error, request.request_id)]}, status=500,
-                         request_id=request.request_id)
+            outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+        return self._respond(request, media or JSON, outcome.body, outcome.status_for(media or JSON),
+                             outcome.headers, outcome.cacheable)
+
+    # --- reading the request ---------------------------------------------------------------
+    def _read(self, request):
+        if request.method == "GET":
+            params = request.GET
+            return {
+                "query": params.get("query"),
+                "operationName": params.get("operationName") or None,
+                "variables": _json_param(params.get("variables"), "variables"),
+                "extensions": _json_param(params.get("extensions"), "extensions"),
+                "documentId": params.get("documentId"),
+            }
+        if request.content_type != JSON:
+            raise Refusal(415, "POST a JSON body with Content-Type: application/json.")
+        charset = (request.content_params or {}).get("charset")
+        if charset and charset.strip().lower() not in ("utf-8", "utf8"):
+            raise Refusal(415, "The body must be UTF-8.")
+        try:
+            raw = request.body
+        except RequestDataTooBig:
+            raise Refusal(413, "The request body is too large.") from None
+        if not raw.strip():
+            raise Refusal(400, "The request body is empty; send a JSON object with `query`.")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except RecursionError:
+            raise Refusal(400, "The JSON body is nested too deeply.") from None
+        except (UnicodeDecodeError, ValueError):
+            raise Refusal(400, "The request body is not valid JSON.") from None
+        if not isinstance(body, (dict, list)):
+            raise Refusal(400, "The body must be a JSON object (one operation) or an array of them (a batch).")
+        return body
+
+    # --- running ------------------------------------------------------------------------------
+    def _batch(self, request, operations: list, viewer: Viewer):
+        limit = int(getattr(settings, "GRAPHQL_BATCH_MAX_OPERATIONS", 10))
+        if not operations:
+            raise Refusal(400, "A batch must hold at least one operation.")
+        if len(operations) > limit:
+            raise Refusal(400, f"A batch may hold at most {limit} operations; this one has {len(operations)}.")
+        results, headers = [], {}
+        for params in operations:
+            try:
+                outcome = self._operation(request, params, viewer, in_batch=True)
+            except Refusal as refusal:
+                outcome = refusal.outcome
+            except Exception as error:  # noqa: BLE001 - one operation's failure is its own
+                outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+            results.append(outcome.body)
+            if "WWW-Authenticate" in outcome.headers:
+                headers["WWW-Authenticate"] = outcome.headers["WWW-Authenticate"]
+        return results, 200, headers, False
+
+    def _operation(self, request, params, viewer: Viewer, in_batch: bool = False) -> Outcome:
+        if not isinstance(params, dict):
+            raise Refusal(400, "Each operation of a batch must be a JSON object.")
+        query = params.get("query")
+        operation_name = params.get("operationName")
+        variables = params.get("variables")
+        extensions = params.get("extensions")
+        if query is not None and not isinstance(query, str):
+            raise Refusal(400, "`query` must be a string.")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise Refusal(400, "`operationName` must be a string.")
+        if variables is not None and not isinstance(variables, dict):
+            raise Refusal(400, "`variables` must be an object.")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise Refusal(400, "`extensions` must be an object.")
+        try:
+            resolved = persisted.resolve(query, extensions, params.get("documentId"))
+        except persisted.DocumentError as error:
+            if error.code == RequestErrorCode.BAD_USER_INPUT:
+                raise Refusal(400, error.message) from None
+            return _failure(error.message, error.code, is_request_error=True)
+        try:
+            document = parse_and_validate(self.schema, resolved.text)
+        except RequestError as error:
+            return Outcome({"errors": [format_error(e, request.request_id) for e in error.errors]},
+                           request_error=True)
+        persisted.register(resolved)
+
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return _failure(UNKNOWN_OPERATION, RequestErrorCode.BAD_USER_INPUT, is_request_error=True)
+        kind = operation.operation
+        if request.method == "GET" and kind != OperationType.QUERY:
+            return _failure(f"Only queries may be sent with GET; send the {kind.value} with POST.",
+                            RequestErrorCode.BAD_USER_INPUT, status=405, headers={"Allow": "POST"})
+        if kind == OperationType.SUBSCRIPTION:
+            return _failure("Subscriptions run over a websocket at /graphql (graphql-transport-ws).",
+                            RequestErrorCode.BAD_USER_INPUT, is_request_error=True)
+
+        if needs_no_viewer(document, operation):
+            user = AnonymousUser()
+        else:
+            try:
+                user = viewer.user()
+            except Unauthenticated as error:
+                return Outcome({"errors": [format_error(error, request.request_id)]}, 401,
+                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        request.user = user
+        request.__dict__.pop("_loaders", None)  # each operation of a batch has its own loaders
+        result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
+        body = {}
+        if result.errors:
+            body["errors"] = [format_error(e, request.request_id) for e in result.errors]
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            return Outcome(body, request_error=True)  # the operation could not run (e.g. bad variables)
+        body["data"] = result.data
+        cacheable = (not in_batch and request.method == "GET" and not result.errors
+                     and not request.headers.get("Authorization"))
+        return Outcome(body, 200, cacheable=cacheable)
+
+    # --- writing the response -----------------------------------------------------------------
+    def _respond(self, request, media, body, status, headers=None, cacheable=False) -> HttpResponse:
+        pretty = bool(request.GET.get("pretty"))
+        text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+        response = HttpResponse(text, status=status, content_type=media)
+        for key, value in (headers or {}).items():
+            response[key] = value
+        max_age = int(getattr(settings, "GRAPHQL_GET_MAX_AGE", 10))
+        if cacheable and max_age > 0:
+            response["Cache-Control"] = f"public, max-age={max_age}"
+        else:
+            response["Cache-Control"] = "no-store"
+        patch_vary_headers(response, ("Accept", "Authorization"))
         response["X-Request-ID"] = request.request_id
         return response
 
-    def get_response(self, request, data, show_graphiql=False):
-        try:
-            query, variables, operation_name, _ = self.get_graphql_params(request, data)
-        except HttpError as error:  # e.g. `variables` is a string that is not JSON
-            message = error.response.content.decode(errors="replace") or "The request is not valid."
-            raise HttpError(_error(400, message)) from None
-        if not query:
-            raise HttpError(_error(400, "Must provide a query string."))
-        if not isinstance(query, str):
-            raise HttpError(_error(400, "`query` must be a string."))
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise HttpError(_error(400, "`operationName` must be a string."))
-        if variables is not None and not isinstance(variables, dict):
-            raise HttpError(_error(400, "`variables` must be an object."))
-        try:
-            document = parse_and_validate(self.schema, query)
-        except RequestError as error:
-            body = {"errors": [format_error(e, request.request_id) for e in error.errors]}
-            return json.dumps(body, separators=(",", ":")), 400
 
-        kind = operation_type(document, operation_name)
-        if kind is None:
-            body = {"errors": [BadUserInput(UNKNOWN_OPERATION).as_dict()]}
-            return json.dumps(body), 400
-        if request.method == "GET" and kind != OperationType.QUERY:
-            raise HttpError(_error(405, f"Only queries may be sent with GET; send the {kind.value} with POST.",
-                                   headers={"Allow": "POST"}))
-        if kind == OperationType.SUBSCRIPTION:
-            body = {"errors": [BadUserInput("Subscriptions run over a websocket at /graphql.").as_dict()]}
-            return json.dumps(body), 400
+# --- /schema.graphql: the served schema as SDL ----------------------------------------------------------
+@lru_cache(maxsize=4)
+def printed_schema(schema) -> tuple[str, str]:
+    """The SDL of ``schema`` and its ETag: what `manage.py print_schema` writes to schema/schema.graphql."""
+    text = print_schema(graphql_schema(schema)) + "\n"
+    return text, hashlib.sha256(text.encode()).hexdigest()[:32]
 
-        result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
-        response = {}
-        if result.errors:
-            response["errors"] = [format_error(e, request.request_id) for e in result.errors]
-        status = 200
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
-            status = 400  # the request could not run (e.g. bad variables)
-        else:
-            response["data"] = result.data
-        pretty = bool(request.GET.get("pretty"))
-        return json.dumps(response, indent=2 if pretty else None, separators=None if pretty else (",", ":")), status
 
-    def parse_body(self, request):
-        try:
-            return super().parse_body(request)
-        except RecursionError:
-            raise HttpError(_error(400, "The JSON body is nested too deeply.")) from None
-        except HttpError as error:
-            message = error.response.content.decode(errors="replace") or "The request body is not valid."
-            raise HttpError(_error(400, message)) from None
+class SchemaSDLView(View):
+    """``SchemaSDLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
+
+    schema = None
+    http_method_names = ["get", "head"]
+
+    def get(self, request, *args, **kwargs):
+        text, etag = printed_schema(self.schema)
+        if etag_matches(request, etag):
+            return HttpResponseNotModified(headers={"ETag": f'"{etag}"'})
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="schema.graphql"'
+        response["Cache-Control"] = "public, max-age=300"
+        response["ETag"] = f'"{etag}"'
+        return response
+
+
+def etag_matches(request, etag: str) -> bool:
+    supplied = request.headers.get("If-None-Match", "")
+    return any(tag.strip().removeprefix("W/") in (f'"{etag}"', "*") for tag in supplied.split(","))
+
+
+# --- /docs/: the API reference generated from the schema (tools/apidocs, `make docs`) -----------------
+REFERENCE = Path(__file__).resolve().parent.parent / "static" / "docs" / "index.html"
+
+
+@lru_cache(maxsize=1)
+def _reference() -> tuple[bytes, str]:
+    content = REFERENCE.read_bytes()
+    return content, hashlib.sha256(content).hexdigest()[:32]
+
+
+class APIReferenceView(View):
+    """The SpectaQL page committed under schema/static/docs (one self-contained HTML file)."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, *args, **kwargs):
+        content, etag = _reference()
+        if etag_matches(request, etag):
+            return HttpResponseNotModified(headers={"ETag": f'"{etag}"'})
+        response = HttpResponse(content, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "public, max-age=300"
+        response["ETag"] = f'"{etag}"'
+        return response

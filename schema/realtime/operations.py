@@ -25,6 +25,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
+from ..core import persisted
 from ..core.errors import BadUserInput, RequestErrorCode, request_error, set_code
 from ..core.execution import (NUL_MESSAGE, UNKNOWN_OPERATION, RequestError, _has_nul, execute, format_error,
                               graphql_schema, operation_type, parse_and_validate)
@@ -116,6 +117,11 @@ def new_request_id() -> str:
 def start(schema, viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str):
     """Runs a query or mutation of ``schema``, or sets up a subscription. Returns Refused, SingleResult or Stream."""
     schema = graphql_schema(schema)
+    if persisted.trusted_path():  # trusted documents: as over HTTP, only the manifest's texts run
+        try:
+            query = persisted.resolve(query, None).text
+        except persisted.DocumentError as error:
+            return Refused([request_error(error.code, error.message)])
     try:
         document = parse_and_validate(schema, query)
     except RequestError as error:
