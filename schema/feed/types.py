@@ -10,7 +10,7 @@ import graphene
 from graphene import relay
 from graphene_django import DjangoObjectType
 
-from feed import selectors
+from feed import permissions, selectors
 from feed.models import Post as PostModel
 
 from ..core.auth import get_viewer
@@ -84,13 +84,11 @@ class Post(DjangoObjectType):
 
     @staticmethod
     def resolve_viewer_can_update(post, info):
-        viewer = get_viewer(info)
-        return viewer is not None and viewer.pk == post.author_id
+        return permissions.post_can_edit(get_viewer(info), post)
 
     @staticmethod
     def resolve_viewer_can_delete(post, info):
-        viewer = get_viewer(info)
-        return viewer is not None and viewer.pk == post.author_id
+        return permissions.post_can_delete(get_viewer(info), post)
 
     # Owned by the domains above (see schema/core/references.py).
     resolve_viewer_has_liked = resolver(f"{_INTERACTIONS}.resolve_viewer_has_liked")

@@ -9,7 +9,8 @@ import graphene
 from graphene import relay
 from graphene_django import DjangoObjectType
 
-from interactions import selectors
+from feed.models import Post as PostModel
+from interactions import permissions, selectors
 from interactions.models import Comment as CommentModel
 from interactions.models import Like as LikeModel
 from interactions.models import Share as ShareModel
@@ -70,20 +71,19 @@ class Comment(DjangoObjectType):
 
     @staticmethod
     def resolve_viewer_can_update(comment, info):
-        viewer = get_viewer(info)
-        return viewer is not None and viewer.pk == comment.author_id
+        return permissions.comment_can_edit(get_viewer(info), comment)
 
     @staticmethod
     def resolve_viewer_can_delete(comment, info):
         viewer = get_viewer(info)
         if viewer is None:
             return False
-        if viewer.pk == comment.author_id:
-            return True
+        # The rule reads the comment's post: joined in, or loaded with the page's other comments' posts.
         post = cached_or_load(comment, "post", PostById, info)
-        if hasattr(post, "author_id"):
-            return post.author_id == viewer.pk
-        return then(post, lambda p: p is not None and p.author_id == viewer.pk)
+        if isinstance(post, PostModel):
+            return permissions.comment_can_delete(viewer, comment, post)
+        return then(post, lambda loaded: loaded is not None
+                    and permissions.comment_can_delete(viewer, comment, loaded))
 
 
 class _ByUserOnPost:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import graphene
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from common import events
 from feed import selectors
 from feed.models import Post as PostModel
-from interactions.models import Bookmark, Like
 from interactions.models import Comment as CommentModel
 from interactions.models import Share as ShareModel
+from interactions.selectors import viewer_post_flags
 from notifications.selectors import notifications_of
 from timeline.selectors import ENTRY_POST, ENTRY_SHARE, FeedEntry
 from users.selectors import follower_ids
@@ -49,31 +48,21 @@ def _post(batch: Batch, post_id: int):
 
 
 # Post fields whose answer depends on the viewer and that a loader would fetch viewer by viewer.
-_FLAG_FIELDS = {"viewerHasLiked": (Like, "liked"), "viewerHasShared": (ShareModel, "shared"),
-                "viewerHasBookmarked": (Bookmark, "bookmarked")}
+_FLAG_FIELDS = {"viewerHasLiked": "liked", "viewerHasShared": "shared", "viewerHasBookmarked": "bookmarked"}
 
 
 def prime_viewer_flags(root, contexts, field_names):
     """The viewer flags of the event's post for every subscriber in ONE query (instead of one each)."""
     post = getattr(root, "node", root)  # a post, or a feed edge's post
-    wanted = [(model, flag) for name, (model, flag) in _FLAG_FIELDS.items() if name in field_names]
+    flags = [flag for name, flag in _FLAG_FIELDS.items() if name in field_names]
     viewers = {context.user.pk: context for context in contexts if context.user.is_authenticated}
-    if not wanted or not viewers or not isinstance(post, PostModel):
+    if not flags or not viewers or not isinstance(post, PostModel):
         return
-    parts, params = [], []
-    for model, flag in wanted:
-        parts.append(f"SELECT %s, user_id FROM {connection.ops.quote_name(model._meta.db_table)} "
-                     "WHERE post_id = %s AND user_id = ANY(%s)")
-        params += [flag, post.pk, list(viewers)]
-    found = {flag: set() for _, flag in wanted}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for flag, user_id in cursor.fetchall():
-            found[flag].add(user_id)
+    found = viewer_post_flags(list(viewers), [post.pk], flags)
     for user_id, context in viewers.items():
         loader = ViewerPostFlags.of(context)
-        for _, flag in wanted:
-            loader.prime((flag, post.pk), user_id in found[flag])
+        for flag in flags:
+            loader.prime((flag, post.pk), (user_id, post.pk) in found[flag])
 
 
 def post_source(batch, kind, data, subs):
