@@ -10,8 +10,11 @@ from django.db.models.expressions import RawSQL
 
 
 def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable[int], order: Sequence[str],
-                     limit: int, *, descending: bool = False, where: str = "") -> dict[int, list]:
+                     limit: int, *, descending: bool = False, where: str = "",
+                     reverse: bool = False) -> dict[int, list]:
     """The first ``limit`` rows of ``queryset``'s model per parent id, in ``order``, in one query.
+
+    With ``reverse``, the last ``limit`` rows, last first: the same index read the other way.
 
     A LATERAL seek per parent on the (parent, order...) index reads ``limit`` index entries per
     parent, whatever the parent's size (a window function over the parents' rows would read every
@@ -19,6 +22,7 @@ def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable
     SQL condition on the table aliased ``x`` matching a partial index (e.g. top-level comments).
     """
     parent_ids = list(dict.fromkeys(parent_ids))
+    descending = descending != reverse
     if not parent_ids or limit <= 0:
         return {pk: [] for pk in parent_ids}
     model = queryset.model

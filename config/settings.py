@@ -218,7 +218,10 @@ AUTH_PASSWORD_VALIDATORS = [
 GRAPHQL_JWT = {
     "JWT_AUTH_HEADER_PREFIX": "Bearer",
     "JWT_VERIFY_EXPIRATION": True,
-    "JWT_EXPIRATION_DELTA": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "5"))),
+    # JWT_ACCESS_SECONDS (a few seconds in the GraphiQL browser test) overrides JWT_ACCESS_MINUTES.
+    "JWT_EXPIRATION_DELTA": timedelta(
+        seconds=int(os.environ.get("JWT_ACCESS_SECONDS") or 60 * int(os.environ.get("JWT_ACCESS_MINUTES", "5")))
+    ),
     "JWT_LONG_RUNNING_REFRESH_TOKEN": True,
     "JWT_REFRESH_EXPIRATION_DELTA": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "JWT_ALGORITHM": "HS256",

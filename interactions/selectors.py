@@ -44,23 +44,25 @@ def post_shares(post_id: int) -> QuerySet[Share]:
     return Share.objects.filter(post_id=post_id).select_related("user")
 
 
-def first_comments(post_ids: Iterable[int], limit: int) -> dict[int, list[Comment]]:
+# The first_* readers take ``reverse=True`` for the last rows of each list instead (last first).
+def first_comments(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:
     return first_per_parent(Comment.objects.select_related("author"), "post", post_ids, COMMENT_ORDER, limit,
-                            where=TOP_LEVEL)
+                            where=TOP_LEVEL, reverse=reverse)
 
 
-def first_replies(comment_ids: Iterable[int], limit: int) -> dict[int, list[Comment]]:
-    return first_per_parent(Comment.objects.select_related("author"), "parent", comment_ids, COMMENT_ORDER, limit)
+def first_replies(comment_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:
+    return first_per_parent(Comment.objects.select_related("author"), "parent", comment_ids, COMMENT_ORDER, limit,
+                            reverse=reverse)
 
 
-def first_likes(post_ids: Iterable[int], limit: int) -> dict[int, list[Like]]:
+def first_likes(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Like]]:
     return first_per_parent(Like.objects.select_related("user"), "post", post_ids, LIKE_ORDER, limit,
-                            descending=True)
+                            descending=True, reverse=reverse)
 
 
-def first_shares(post_ids: Iterable[int], limit: int) -> dict[int, list[Share]]:
+def first_shares(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Share]]:
     return first_per_parent(Share.objects.select_related("user"), "post", post_ids, SHARE_ORDER, limit,
-                            descending=True)
+                            descending=True, reverse=reverse)
 
 
 # --- the viewer's flags on posts ---------------------------------------------------------------

@@ -41,17 +41,34 @@ def _columns(model, exclude: Sequence[str] = ()) -> list:
     return [f for f in model._meta.concrete_fields if f.attname not in exclude and f.name not in exclude]
 
 
-def _bounds(after: tuple | None) -> tuple[str, str]:
-    """SQL conditions for the post and share branches: entries after the cursor (at, kind, id)."""
-    if after is None:
-        return "TRUE", "TRUE"
-    if after[1] == ENTRY_POST:
-        return "(p.created_at, p.id) < (%(at)s, %(id)s)", "s.created_at < %(at)s"
-    return "p.created_at <= %(at)s", "(s.created_at, s.id) < (%(at)s, %(id)s)"
+def _bounds(after: tuple | None, before: tuple | None = None) -> tuple[str, str]:
+    """SQL conditions for the post and share branches: entries after the cursor ``after`` = (at, kind, id)
+    (older) and before the cursor ``before`` (newer)."""
+    posts, shares = ["TRUE"], ["TRUE"]
+    if after is not None:
+        if after[1] == ENTRY_POST:
+            posts.append("(p.created_at, p.id) < (%(at)s, %(id)s)")
+            shares.append("s.created_at < %(at)s")
+        else:
+            posts.append("p.created_at <= %(at)s")
+            shares.append("(s.created_at, s.id) < (%(at)s, %(id)s)")
+    if before is not None:
+        if before[1] == ENTRY_POST:
+            posts.append("(p.created_at, p.id) > (%(before_at)s, %(before_id)s)")
+            shares.append("s.created_at >= %(before_at)s")
+        else:
+            posts.append("p.created_at > %(before_at)s")
+            shares.append("(s.created_at, s.id) > (%(before_at)s, %(before_id)s)")
+    return " AND ".join(posts[1:] or posts), " AND ".join(shares[1:] or shares)
 
 
-def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[FeedEntry]:
+def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: tuple | None = None,
+              backward: bool = False) -> list[FeedEntry]:
     """Up to ``limit`` entries of ``viewer``'s home feed after the cursor ``after`` = (at, kind, entry_id).
+
+    Paging backward (``backward``): the ``limit`` entries just before (newer than) the cursor ``before``,
+    or the oldest entries without it, returned oldest first (the order they are read in); every index
+    below is then read the other way. ``after`` and ``before`` together bound a window.
 
     Entries: the viewer's posts and followed users' posts (at = created_at, kind 0) and posts that
     followed users shared (at = the share's created_at, kind 1), newest first by (at, kind, id).
@@ -70,8 +87,10 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
        share branch seeks each followed user's (user, created_at, id) share index above the floor
        (mostly one empty index probe per followed user);
     3. "followed by the viewer" is always an index probe of the (follower, followee) unique index.
+    Backward, the ``limit``-th post entry's time is a ceiling instead.
     """
-    post_bound, share_bound = _bounds(after)
+    post_bound, share_bound = _bounds(after, before)
+    d = "" if backward else " DESC"  # the direction entries are read in
     share_table = Share._meta.db_table
     follows = Follow._meta.db_table
     post_table = Post._meta.db_table
@@ -87,14 +106,14 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
         f"NULL::bigint AS share_id FROM {post_table} p "
         f"WHERE (SELECT scan FROM strategy) "
         f"AND (p.author_id = %(viewer)s OR p.author_id IN (SELECT uid FROM followees)) AND {post_bound} "
-        f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s) "
+        f"AND {not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) "
         f"UNION ALL "
         f"(SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
         f"NULL::bigint AS share_id "
         f"FROM (SELECT uid FROM followees UNION ALL SELECT %(viewer)s::bigint) a CROSS JOIN LATERAL ("
         f"SELECT p.id, p.created_at FROM {post_table} p WHERE p.author_id = a.uid AND {post_bound} "
-        f"AND {not_shared} ORDER BY p.created_at DESC, p.id DESC LIMIT %(limit)s) p "
-        f"WHERE NOT (SELECT scan FROM strategy) ORDER BY at DESC, entry_id DESC LIMIT %(limit)s)"
+        f"AND {not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) p "
+        f"WHERE NOT (SELECT scan FROM strategy) ORDER BY at{d}, entry_id{d} LIMIT %(limit)s)"
     )
     # Walk the global index when that is expected to read fewer index entries than FEED_SEEK_COST
     # times the number of authors to seek: expected walk = limit * all posts / the authors' posts
@@ -111,10 +130,10 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
         f"SELECT s.created_at AS at, {ENTRY_SHARE} AS kind, s.id AS entry_id, s.post_id, s.id AS share_id "
         f"FROM followees f CROSS JOIN LATERAL ("
         f"SELECT s.id, s.post_id, s.created_at FROM {share_table} s WHERE s.user_id = f.uid AND {share_bound} "
-        f"AND s.created_at >= (SELECT at FROM floor) "
+        f"AND s.created_at {'<=' if backward else '>='} (SELECT at FROM floor) "
         f"AND NOT EXISTS (SELECT 1 FROM {share_table} sy WHERE sy.post_id = s.post_id "
         f"AND (sy.created_at, sy.id) > (s.created_at, s.id) AND {followed('sy.user_id')}) "
-        f"ORDER BY s.created_at DESC, s.id DESC LIMIT %(limit)s) s"
+        f"ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) s"
     )
     post_fields = _columns(Post, exclude=POST_DEFERRED)
     user_fields = _columns(User, exclude=("password",))
@@ -127,21 +146,23 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None) -> list[F
         f"WITH followees AS MATERIALIZED (SELECT followee_id AS uid FROM {follows} WHERE follower_id = %(viewer)s), "
         f"strategy AS MATERIALIZED ({strategy}), "
         f"post_entries AS MATERIALIZED ({post_entries}), "
-        f"floor AS (SELECT CASE WHEN count(*) >= %(limit)s THEN min(at) ELSE '-infinity' END AS at "
-        f"FROM post_entries), "
+        f"floor AS (SELECT CASE WHEN count(*) >= %(limit)s THEN {'max' if backward else 'min'}(at) "
+        f"ELSE '{'' if backward else '-'}infinity' END AS at FROM post_entries), "
         f"page AS (SELECT * FROM (SELECT * FROM post_entries UNION ALL ({share_entries})) e "
-        f"ORDER BY at DESC, kind DESC, entry_id DESC LIMIT %(limit)s) "
+        f"ORDER BY at{d}, kind{d}, entry_id{d} LIMIT %(limit)s) "
         f"SELECT page.at, page.kind, page.entry_id, {followed('p.author_id')}, "
         f"{select('p', post_fields)}, {select('a', user_fields)}, {select('s', share_fields)}, "
         f"{select('su', user_fields)} "
         f"FROM page JOIN {post_table} p ON p.id = page.post_id JOIN {User._meta.db_table} a ON a.id = p.author_id "
         f"LEFT JOIN {share_table} s ON s.id = page.share_id "
         f"LEFT JOIN {User._meta.db_table} su ON su.id = s.user_id "
-        f"ORDER BY page.at DESC, page.kind DESC, page.entry_id DESC"
+        f"ORDER BY page.at{d}, page.kind{d}, page.entry_id{d}"
     )
     params = {"viewer": viewer.pk, "limit": limit}
     if after is not None:
         params.update(at=after[0], id=after[2])
+    if before is not None:
+        params.update(before_at=before[0], before_id=before[2])
     db = connection.alias
     entries = []
     with connection.cursor() as cursor:

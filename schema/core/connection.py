@@ -2,21 +2,37 @@
 
 graphene-django's DjangoConnectionField pages with OFFSET and counts every
 page; this one seeks. A cursor is the opaque encoding of the sort key and the
-id of the last row seen; the next page is ``WHERE (sort_key, id) < (cursor)``
-on an index of the same order, so page 10,000 costs what page 1 costs and new
-rows never shift a page (no gaps, no repeats).
+id of a row; the page after it is ``WHERE (sort_key, id) < (cursor)`` on an
+index of the same order, the page before it ``WHERE (sort_key, id) > (cursor)``
+read in the opposite order (the same index scanned the other way) and handed
+back in the list's order. Page 10,000 costs what page 1 costs, from either end,
+and new rows never shift a page (no gaps, no repeats).
+
+Arguments (the Relay cursor connections spec, as GitHub's API has them):
+``first``/``after`` page forward, ``last``/``before`` page backward; ``after``
+and ``before`` together bound a window. ``first`` and ``last`` together are
+refused (BAD_USER_INPUT), as GitHub does. Without either, a page is 20 items:
+from the start (or ``after``), or the 20 just before ``before`` when only
+``before`` is given. Any edge's cursor works in either direction.
+
+pageInfo: the flag on the side being paged is exact (one row more than the
+page is read): ``hasNextPage`` forward, ``hasPreviousPage`` backward. The flag
+on the other side is what the cursor says at no cost: ``hasPreviousPage`` is
+true when ``after`` was given, ``hasNextPage`` when ``before`` was given (the
+cursor's own item lies on that side; only if it was deleted since can that side
+be empty). The spec allows either answer there; this is GitHub's behaviour too.
 
 Use:
 
     PostConnection = connection_type(Post)                # XConnection / XEdge types
-    posts = connection_field(PostConnection, "All posts.")  # a Field with first/after
+    posts = connection_field(PostConnection, "All posts.")  # first/last/after/before
 
-    def resolve_posts(root, info, first=None, after=None):
-        return paginate(Post.objects.all(), NEWEST, first=first, after=after)
+    def resolve_posts(root, info, **page):
+        return paginate(Post.objects.all(), NEWEST, **page)
 
-``paginate`` returns a :class:`Page`; nested connections that were prefetched
-(a sliced ``Prefetch`` with ``first + 1`` rows per parent) become a page with
-``Page.from_rows``.
+``paginate`` returns a :class:`Page`; nested connections whose first (or last)
+page was read for many parents at once become a page with ``Page.from_rows``
+(see :func:`first_page`).
 """
 
 from __future__ import annotations
@@ -42,13 +58,46 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-def page_size(first: int | None) -> int:
-    """Validates ``first``: 20 when left out, 0-100 allowed; BAD_USER_INPUT otherwise."""
+def page_size(first: int | None, argument: str = "first") -> int:
+    """Validates ``first`` (or ``last``): 20 when left out, 0-100 allowed; BAD_USER_INPUT otherwise."""
     if first is None:
         return DEFAULT_PAGE_SIZE
     if first < 0 or first > MAX_PAGE_SIZE:
-        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", argument="first")
+        raise BadUserInput(f"`{argument}` must be between 0 and {MAX_PAGE_SIZE}.", argument=argument)
     return first
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    """A connection's validated arguments: how many items, which way, between which cursors."""
+
+    size: int
+    backward: bool = False
+    after: str | None = None
+    before: str | None = None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether a cursor was given (else the page starts at an end of the list)."""
+        return self.after is not None or self.before is not None
+
+
+def page_args(first: int | None = None, last: int | None = None, after: str | None = None,
+              before: str | None = None) -> PageArgs:
+    """The arguments of a connection field, checked (BAD_USER_INPUT for a bad count or both counts).
+
+    ``last`` (or ``before`` alone, without ``first`` or ``after``) pages backward. An empty cursor
+    string is no cursor.
+    """
+    after = after or None
+    before = before or None
+    if first is not None and last is not None:
+        raise BadUserInput("Pass `first` or `last`, not both.", argument="last")
+    if last is not None:
+        return PageArgs(page_size(last, "last"), True, after, before)
+    if first is None and before is not None and after is None:
+        return PageArgs(DEFAULT_PAGE_SIZE, True, None, before)
+    return PageArgs(page_size(first), False, after, before)
 
 
 # --- cursors ------------------------------------------------------------------
@@ -69,7 +118,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+def decode_cursor(cursor: str, length: int, argument: str = "after") -> list[Any]:
     """The values of a cursor; BAD_USER_INPUT for anything this server did not issue."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -81,7 +130,7 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             raise ValueError
         return decoded
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise BadUserInput("The cursor is not valid.", argument="after") from None
+        raise BadUserInput("The cursor is not valid.", argument=argument) from None
 
 
 _BIGINT = 2**63
@@ -120,7 +169,8 @@ class Keyset:
     """An ordering of a queryset that a cursor can seek in: sort fields, then the id.
 
     ``fields`` are model field paths ending with a unique one (normally "id"); all in one
-    direction, so one row comparison seeks and one index (scanned either way) serves it.
+    direction, so one row comparison seeks and one index (scanned either way) serves it: a
+    backward page reads the same index the other way.
     """
 
     fields: tuple[str, ...]
@@ -141,18 +191,20 @@ class Keyset:
     def cursor_of(self, row: Any) -> str:
         return encode_cursor(self.values_of(row))
 
-    def seek(self, queryset, cursor: str):
-        values = decode_cursor(cursor, len(self.fields))
+    def seek(self, queryset, cursor: str, *, before: bool = False):
+        """The rows after ``cursor`` in this order (or before it, with ``before``), the cursor's own row excluded."""
+        argument = "before" if before else "after"
+        values = decode_cursor(cursor, len(self.fields), argument)
         model = getattr(queryset, "model", None)
         if model is not None and not all(_fits(model, name, value) for name, value in zip(self.fields, values)):
             # A cursor of another ordering or connection (a LIKE_COUNT cursor in CREATED_AT order, say).
-            raise BadUserInput("The cursor is not valid.", argument="after")
+            raise BadUserInput("The cursor is not valid.", argument=argument)
         lhs = Tuple(*[F(name) for name in self.fields])
-        lookup = TupleLessThan if self.descending else TupleGreaterThan
+        lookup = TupleLessThan if self.descending != before else TupleGreaterThan
         try:
             return queryset.filter(lookup(lhs, tuple(values)))
         except (ValueError, TypeError):
-            raise BadUserInput("The cursor is not valid.", argument="after") from None
+            raise BadUserInput("The cursor is not valid.", argument=argument) from None
 
     def reversed(self) -> "Keyset":
         return Keyset(self.fields, not self.descending)
@@ -172,26 +224,31 @@ class Edge:
 
 @dataclass
 class Page:
-    """One page of a connection: what a connection type resolves from."""
+    """One page of a connection: what a connection type resolves from. ``rows`` are in the list's order."""
 
     rows: list
     keyset: Keyset
     has_next_page: bool
     has_previous_page: bool = False
     node_of: Callable[[Any], Any] = field(default=lambda row: row)
+    total_count: int | None = None
 
     @classmethod
-    def from_rows(cls, rows: Sequence, keyset: Keyset, first: int, *, after: str | None = None,
-                  node_of: Callable[[Any], Any] | None = None) -> "Page":
-        """A page from rows already fetched with up to ``first + 1`` of them (e.g. a sliced prefetch)."""
+    def from_rows(cls, rows: Sequence, keyset: Keyset, page: PageArgs, *,
+                  node_of: Callable[[Any], Any] | None = None, total_count: int | None = None) -> "Page":
+        """A page from up to ``page.size + 1`` rows in the order they were read: the list's order when
+        paging forward, the reverse (nearest ``before`` first) when paging backward. The extra row only
+        says that more items lie that way."""
         rows = list(rows)
-        return cls(
-            rows=rows[:first],
-            keyset=keyset,
-            has_next_page=len(rows) > first,
-            has_previous_page=after is not None,
-            node_of=node_of or (lambda row: row),
-        )
+        more = len(rows) > page.size
+        rows = rows[: page.size]
+        if page.backward:
+            rows.reverse()
+            has_next, has_previous = page.before is not None, more
+        else:
+            has_next, has_previous = more, page.after is not None
+        return cls(rows=rows, keyset=keyset, has_next_page=has_next, has_previous_page=has_previous,
+                   node_of=node_of or (lambda row: row), total_count=total_count)
 
     @cached_property
     def edges(self) -> list[Edge]:
@@ -202,50 +259,71 @@ class Page:
         return [self.node_of(row) for row in self.rows]
 
 
-def paginate(queryset, keyset: Keyset, *, first: int | None, after: str | None = None,
-             node_of: Callable[[Any], Any] | None = None) -> Page:
-    """One page of ``queryset`` in ``keyset`` order, after ``after``: one SQL query, no OFFSET, no COUNT."""
-    size = page_size(first)
-    if after:
-        queryset = keyset.seek(queryset, after)
-    # `first: 0` still reads one row: hasNextPage says whether there are items (Relay's rule, and what
-    # the nested connections and the feed answer).
-    rows = list(queryset.order_by(*keyset.order_by())[: size + 1])
-    return Page.from_rows(rows, keyset, size, after=after, node_of=node_of)
+def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | None = None,
+             after: str | None = None, before: str | None = None, node_of: Callable[[Any], Any] | None = None,
+             total_count: int | None = None) -> Page:
+    """One page of ``queryset`` in ``keyset`` order: one SQL query, no OFFSET, no COUNT.
 
-
-def first_page(loader, parent, info, first, after, queryset_of, keyset: Keyset, *, link: str):
-    """A nested connection of ``parent`` (a post's comments, a user's posts...).
-
-    The first page of every parent on a level of the result comes from one query: ``loader`` (a
-    :class:`~schema.core.loaders.FirstRows`) reads the first ``first + 1`` rows of all those parents at
-    once with a LATERAL join. A later page (``after`` given) seeks in ``queryset_of(parent.pk)``. Each
-    row's ``link`` foreign key is set to ``parent``, so asking for it costs nothing.
+    Forward (``first``, ``after``): seek past ``after``, read ``first + 1`` rows in ``keyset`` order.
+    Backward (``last``, ``before``): seek short of ``before``, read ``last + 1`` rows in the reverse
+    order (the same index scanned the other way), then hand them back in ``keyset`` order.
+    ``total_count`` is passed through to ``totalCount`` (a counter the caller already has).
     """
-    size = page_size(first)
+    page = page_args(first, last, after, before)
+    if page.after:
+        queryset = keyset.seek(queryset, page.after)
+    if page.before:
+        queryset = keyset.seek(queryset, page.before, before=True)
+    read_in = keyset.reversed() if page.backward else keyset
+    # `first: 0` still reads one row: hasNextPage says whether there are items (Relay's rule, and what
+    # the nested connections and the feed answer); `last: 0` likewise for hasPreviousPage.
+    rows = list(queryset.order_by(*read_in.order_by())[: page.size + 1])
+    return Page.from_rows(rows, keyset, page, node_of=node_of, total_count=total_count)
+
+
+def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *, link: str,
+               total_count: int | None = None):
+    """A nested connection of ``parent`` (a post's comments, a user's posts...); ``page`` holds the
+    field's arguments (first/last/after/before).
+
+    The first page (or, with ``last``, the last page) of every parent on a level of the result comes
+    from one query: ``loader`` (a :class:`~schema.core.loaders.FirstRows`) reads ``size + 1`` rows of
+    all those parents at once with a LATERAL join, from the list's start or its end. A page given a
+    cursor seeks in ``queryset_of(parent.pk)``. Each row's ``link`` foreign key is set to ``parent``,
+    so asking for it costs nothing.
+    """
+    args = page_args(**page)
 
     def linked(rows):
         for row in rows:
             setattr(row, link, parent)
         return rows
 
-    if after is None:
-        return then(loader.of(info).load((parent.pk, size + 1)),
-                    lambda rows: Page.from_rows(linked(rows), keyset, size))
-    page = paginate(queryset_of(parent.pk), keyset, first=size, after=after)
-    linked(page.rows)
-    return page
+    if not args.bounded:
+        return then(loader.of(info).load((parent.pk, args.size + 1, args.backward)),
+                    lambda rows: Page.from_rows(linked(rows), keyset, args, total_count=total_count))
+    result = paginate(queryset_of(parent.pk), keyset, **page, total_count=total_count)
+    linked(result.rows)
+    return result
 
 
 # --- GraphQL types ------------------------------------------------------------
 class PageInfo(graphene.ObjectType):
     """Where a page of a connection stands."""
 
-    has_next_page = graphene.Boolean(required=True, description="Whether more items follow this page.")
-    has_previous_page = graphene.Boolean(
-        required=True, description="Whether items come before this page (true when `after` was given)."
+    has_next_page = graphene.Boolean(
+        required=True,
+        description="Whether items follow this page. Exact when paging forward (`first`); when paging "
+        "backward (`last`), true when `before` was given.",
     )
-    start_cursor = graphene.String(description="The cursor of the first item of the page.")
+    has_previous_page = graphene.Boolean(
+        required=True,
+        description="Whether items come before this page. Exact when paging backward (`last`); when paging "
+        "forward (`first`), true when `after` was given.",
+    )
+    start_cursor = graphene.String(
+        description="The cursor of the first item of the page; pass it as `before` for the previous page."
+    )
     end_cursor = graphene.String(description="The cursor of the last item; pass it as `after` for the next page.")
 
 
@@ -260,15 +338,20 @@ def _resolve_page_info(page: Page, info):
 
 
 def connection_type(node_type, *, name: str | None = None, edge_fields: dict | None = None,
-                    description: str | None = None, edge_description: str | None = None):
+                    description: str | None = None, edge_description: str | None = None,
+                    total_count: str | None = None, total_count_required: bool = False):
     """``XConnection { edges: [XEdge!]!, pageInfo: PageInfo! }`` and ``XEdge { cursor: String!, node: X! }``.
 
     ``edge_fields`` adds fields to the edge; their resolvers get the :class:`Edge` (``edge.row`` is the
-    row the page was made of).
+    row the page was made of). ``total_count`` (its description) adds ``totalCount``, resolved from
+    ``Page.total_count``: only for lists whose size is a counter already stored on their parent (never
+    a COUNT); ``Int!`` with ``total_count_required`` (every field of the type has one), else ``Int``.
     """
     base = name or node_type._meta.name
     edge_attrs = {
-        "cursor": graphene.String(required=True, description="Where this item stands; pass it as `after`."),
+        "cursor": graphene.String(
+            required=True, description="Where this item stands; pass it as `after` or `before`."
+        ),
         "node": graphene.Field(node_type, required=True, description="The item."),
         "Meta": type("Meta", (), {"description": edge_description or f"One {base} in a page of a connection."}),
         **(edge_fields or {}),
@@ -278,28 +361,44 @@ def connection_type(node_type, *, name: str | None = None, edge_fields: dict | N
     def resolve_edges(page: Page, info):
         return page.edges
 
-    connection = type(
-        f"{base}Connection",
-        (graphene.ObjectType,),
-        {
-            "edges": graphene.List(graphene.NonNull(edge), required=True, description="The items of this page."),
-            "page_info": graphene.Field(PageInfo, required=True, description="Where this page stands."),
-            "resolve_edges": staticmethod(resolve_edges),
-            "resolve_page_info": staticmethod(_resolve_page_info),
-            "Meta": type("Meta", (), {"description": description or f"A page of {base} items, keyset-paginated."}),
-        },
-    )
+    attrs = {
+        "edges": graphene.List(graphene.NonNull(edge), required=True, description="The items of this page."),
+        "page_info": graphene.Field(PageInfo, required=True, description="Where this page stands."),
+        "resolve_edges": staticmethod(resolve_edges),
+        "resolve_page_info": staticmethod(_resolve_page_info),
+        "Meta": type("Meta", (), {"description": description or f"A page of {base} items, keyset-paginated."}),
+    }
+    if total_count is not None:
+        attrs["total_count"] = graphene.Int(required=total_count_required, description=total_count)
+        attrs["resolve_total_count"] = staticmethod(lambda page, info: page.total_count)
+    connection = type(f"{base}Connection", (graphene.ObjectType,), attrs)
     connection.Edge = edge
     return connection
 
 
 def connection_field(connection, description: str, **extra_args) -> graphene.Field:
-    """A field returning ``connection`` with ``first`` (default 20, at most 100) and ``after``."""
+    """A field returning ``connection`` with ``first``/``after`` and ``last``/``before`` (0-100 items, default 20).
+
+    Its resolver takes them as keyword arguments (``**page``) and passes them on to :func:`paginate`.
+    """
     return graphene.Field(
         connection,
         required=True,
         description=description,
-        first=graphene.Int(description=f"How many items (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE})."),
-        after=graphene.String(description="The cursor after which the page starts (a previous page's endCursor)."),
+        first=graphene.Int(
+            description=f"How many items from the start of the list, or from `after` (0-{MAX_PAGE_SIZE}; "
+            f"default {DEFAULT_PAGE_SIZE} when neither `first` nor `last` is given). Not with `last`."
+        ),
+        after=graphene.String(
+            description="Only items after this cursor (a previous page's endCursor, or any edge's cursor)."
+        ),
+        last=graphene.Int(
+            description=f"How many items from the end of the list, or just before `before` (0-{MAX_PAGE_SIZE}); "
+            "they still come in the list's order. Not with `first`."
+        ),
+        before=graphene.String(
+            description="Only items before this cursor (a later page's startCursor, or any edge's cursor). "
+            f"Given alone, the page is the {DEFAULT_PAGE_SIZE} items just before it."
+        ),
         **extra_args,
     )

@@ -93,22 +93,24 @@ def then(future: SyncFuture, fn: Callable[[Any], Any]) -> SyncFuture:
 
 
 class FirstRows(Loader):
-    """(parent id, limit) -> the first ``limit`` rows of the parent's list, one query per distinct limit.
+    """(parent id, limit, reverse) -> the first ``limit`` rows of the parent's list (with ``reverse``, its
+    last ``limit`` rows, last first); one query per distinct (limit, reverse).
 
-    ``fetch(parent_ids, limit) -> {parent_id: rows}`` is an app selector reading the first rows of every
-    parent at once (a LATERAL join); see :func:`schema.core.connection.first_page`.
+    ``fetch(parent_ids, limit, reverse=False) -> {parent_id: rows}`` is an app selector reading the
+    first (or last) rows of every parent at once (a LATERAL join); see
+    :func:`schema.core.connection.first_page`.
     """
 
-    fetch = staticmethod(lambda parent_ids, limit: {})
+    fetch = staticmethod(lambda parent_ids, limit, reverse=False: {})
 
     def batch(self, keys):
-        by_limit: dict[int, list[int]] = defaultdict(list)
-        for parent_id, limit in keys:
-            by_limit[limit].append(parent_id)
+        by_limit: dict[tuple[int, bool], list[int]] = defaultdict(list)
+        for parent_id, limit, reverse in keys:
+            by_limit[(limit, reverse)].append(parent_id)
         found = {}
-        for limit, parent_ids in by_limit.items():
-            for parent_id, rows in self.fetch(parent_ids, limit).items():
-                found[(parent_id, limit)] = rows
+        for (limit, reverse), parent_ids in by_limit.items():
+            for parent_id, rows in self.fetch(parent_ids, limit, reverse=reverse).items():
+                found[(parent_id, limit, reverse)] = rows
         return [found.get(key, []) for key in keys]
 
 

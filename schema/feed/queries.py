@@ -35,7 +35,7 @@ class FeedQueries(graphene.ObjectType):
         return selectors.post_get(parsed[1])
 
     @staticmethod
-    def resolve_posts(root, info, first=None, after=None, filter=None, order_by=None):
+    def resolve_posts(root, info, filter=None, order_by=None, **page):
         filter = filter or {}
         author_id = None
         if filter.get("author") is not None:
@@ -58,4 +58,4 @@ class FeedQueries(graphene.ObjectType):
             with_author=_wants_author(info),
         )
         keyset = Keyset(listing.fields, listing.descending)
-        return paginate(listing.queryset, keyset, first=first, after=after, node_of=listing.node_of)
+        return paginate(listing.queryset, keyset, **page, node_of=listing.node_of)

@@ -102,12 +102,18 @@ class Post(DjangoObjectType):
     resolve_analytics = resolver(f"{_ANALYTICS}.resolve_post_analytics")
 
 
-PostConnection = connection_type(Post, description="A page of posts.")
+PostConnection = connection_type(
+    Post,
+    description="A page of posts.",
+    total_count="How many posts the whole list holds (all pages): the user's stored post count for "
+    "`User.posts`; null for `posts` and `bookmarks`, which keep no count.",
+)
 
 
-def resolve_user_posts(user, info, first=None, after=None):
-    """User.posts: newest first. The first page of every user in a list comes from one query."""
-    return first_page(FirstPosts, user, info, first, after, selectors.user_posts, NEWEST_FIRST, link="author")
+def resolve_user_posts(user, info, **page):
+    """User.posts: newest first. The first (or last) page of every user in a list comes from one query."""
+    return first_page(FirstPosts, user, info, page, selectors.user_posts, NEWEST_FIRST, link="author",
+                      total_count=user.post_count)
 
 
 # --- Query.posts arguments ---------------------------------------------------------------------

@@ -14,8 +14,7 @@ class InteractionQueries(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_bookmarks(root, info, first=None, after=None):
+    def resolve_bookmarks(root, info, **page):
         viewer = require_viewer(info)
         # The cursor is the bookmark's (created_at, id): most recently bookmarked first.
-        return paginate(selectors.bookmarks_of(viewer), NEWEST_FIRST, first=first, after=after,
-                        node_of=lambda bookmark: bookmark.post)
+        return paginate(selectors.bookmarks_of(viewer), NEWEST_FIRST, **page, node_of=lambda bookmark: bookmark.post)

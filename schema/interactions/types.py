@@ -65,9 +65,9 @@ class Comment(DjangoObjectType):
         return cached_or_load(comment, "parent", CommentById, info)
 
     @staticmethod
-    def resolve_replies(comment, info, first=None, after=None):
-        return first_page(FirstReplies, comment, info, first, after, selectors.comment_replies, OLDEST_FIRST,
-                          link="parent")
+    def resolve_replies(comment, info, **page):
+        return first_page(FirstReplies, comment, info, page, selectors.comment_replies, OLDEST_FIRST,
+                          link="parent", total_count=comment.reply_count)
 
     @staticmethod
     def resolve_viewer_can_update(comment, info):
@@ -129,22 +129,36 @@ class Share(_ByUserOnPost, DjangoObjectType):
     created_at = graphene.DateTime(required=True, description="When.")
 
 
-CommentConnection = connection_type(Comment, description="A page of comments.")
-LikeConnection = connection_type(Like, description="A page of likes.")
-ShareConnection = connection_type(Share, description="A page of shares.")
+CommentConnection = connection_type(
+    Comment,
+    description="A page of comments.",
+    total_count="How many comments the whole list holds (all pages): the comment's stored reply count for "
+    "`Comment.replies`; null for `Post.comments` (no count of top-level comments is kept; `Post.commentCount` "
+    "counts replies too).",
+)
+LikeConnection = connection_type(
+    Like, description="A page of likes.", total_count_required=True,
+    total_count="How many users like the post, all pages (its stored like count, as `Post.likeCount`).",
+)
+ShareConnection = connection_type(
+    Share, description="A page of shares.", total_count_required=True,
+    total_count="How many users shared the post, all pages (its stored share count, as `Post.shareCount`).",
+)
 
 
 # --- Post fields owned by interactions (declared on schema.feed.types.Post) --------------------
-def resolve_post_comments(post, info, first=None, after=None):
-    return first_page(FirstComments, post, info, first, after, selectors.post_comments, OLDEST_FIRST, link="post")
+def resolve_post_comments(post, info, **page):
+    return first_page(FirstComments, post, info, page, selectors.post_comments, OLDEST_FIRST, link="post")
 
 
-def resolve_post_likes(post, info, first=None, after=None):
-    return first_page(FirstLikes, post, info, first, after, selectors.post_likes, NEWEST_FIRST, link="post")
+def resolve_post_likes(post, info, **page):
+    return first_page(FirstLikes, post, info, page, selectors.post_likes, NEWEST_FIRST, link="post",
+                      total_count=post.like_count)
 
 
-def resolve_post_shares(post, info, first=None, after=None):
-    return first_page(FirstShares, post, info, first, after, selectors.post_shares, NEWEST_FIRST, link="post")
+def resolve_post_shares(post, info, **page):
+    return first_page(FirstShares, post, info, page, selectors.post_shares, NEWEST_FIRST, link="post",
+                      total_count=post.share_count)
 
 
 def _viewer_flag(flag: str):

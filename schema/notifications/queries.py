@@ -18,10 +18,9 @@ class NotificationQueries(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_notifications(root, info, first=None, after=None, unread_only=None):
+    def resolve_notifications(root, info, unread_only=None, **page):
         viewer = require_viewer(info)
-        return paginate(selectors.notifications_of(viewer, unread_only=bool(unread_only)), NEWEST_FIRST,
-                        first=first, after=after)
+        return paginate(selectors.notifications_of(viewer, unread_only=bool(unread_only)), NEWEST_FIRST, **page)
 
     @staticmethod
     def resolve_unread_notification_count(root, info):

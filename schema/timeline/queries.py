@@ -7,17 +7,20 @@ import graphene
 from timeline import selectors
 
 from ..core.auth import require_viewer
-from ..core.connection import Page, connection_field, decode_cursor, page_size
+from ..core.connection import Page, connection_field, decode_cursor, page_args
 from ..core.errors import BadUserInput
 from ..users.loaders import ViewerFollows
 from .types import FEED_KEYSET, FeedConnection
 
 
-def _decode_feed_cursor(after: str) -> tuple:
-    at, kind, entry_id = decode_cursor(after, 3)
-    if not isinstance(at, datetime.datetime) or kind not in (selectors.ENTRY_POST, selectors.ENTRY_SHARE) \
-            or not isinstance(entry_id, int) or isinstance(entry_id, bool):
-        raise BadUserInput("The cursor is not valid.", argument="after")
+def _decode_feed_cursor(cursor: str | None, argument: str) -> tuple | None:
+    if cursor is None:
+        return None
+    at, kind, entry_id = decode_cursor(cursor, 3, argument)
+    if not isinstance(at, datetime.datetime) or at.tzinfo is None \
+            or kind not in (selectors.ENTRY_POST, selectors.ENTRY_SHARE) \
+            or not isinstance(entry_id, int) or isinstance(entry_id, bool) or not -2**63 <= entry_id < 2**63:
+        raise BadUserInput("The cursor is not valid.", argument=argument)
     return at, kind, entry_id
 
 
@@ -30,15 +33,15 @@ class TimelineQueries(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_feed(root, info, first=None, after=None):
+    def resolve_feed(root, info, **page):
         viewer = require_viewer(info)
-        size = page_size(first)
-        cursor = _decode_feed_cursor(after) if after else None
-        entries = selectors.home_feed(viewer, limit=size + 1, after=cursor)
+        args = page_args(**page)
+        entries = selectors.home_feed(viewer, limit=args.size + 1, after=_decode_feed_cursor(args.after, "after"),
+                                      before=_decode_feed_cursor(args.before, "before"), backward=args.backward)
         # The feed query knows which authors the viewer follows: User.viewerIsFollowing costs nothing.
         follows = ViewerFollows.of(info)
         for entry in entries:
             follows.prime(entry.post.author_id, entry.author_followed)
             if entry.share is not None:
                 follows.prime(entry.share.user_id, True)
-        return Page.from_rows(entries, FEED_KEYSET, size, after=after, node_of=lambda entry: entry.post)
+        return Page.from_rows(entries, FEED_KEYSET, args, node_of=lambda entry: entry.post)

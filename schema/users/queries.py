@@ -29,5 +29,5 @@ class UserQueries(graphene.ObjectType):
         return selectors.user_get_by_username(username)
 
     @staticmethod
-    def resolve_users(root, info, first=None, after=None, search=None):
-        return paginate(selectors.user_list(search=search), USERS_NEWEST, first=first, after=after)
+    def resolve_users(root, info, search=None, **page):
+        return paginate(selectors.user_list(search=search), USERS_NEWEST, **page)

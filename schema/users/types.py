@@ -72,21 +72,26 @@ class User(DjangoObjectType):
         return FollowsViewer.of(info).load(user.pk)
 
     @staticmethod
-    def resolve_followers(user, info, first=None, after=None):
-        return paginate(selectors.followers_of(user), NEWEST_FIRST, first=first, after=after,
-                        node_of=lambda follow: follow.follower)
+    def resolve_followers(user, info, **page):
+        return paginate(selectors.followers_of(user), NEWEST_FIRST, **page, node_of=lambda follow: follow.follower,
+                        total_count=user.follower_count)
 
     @staticmethod
-    def resolve_following(user, info, first=None, after=None):
-        return paginate(selectors.following_of(user), NEWEST_FIRST, first=first, after=after,
-                        node_of=lambda follow: follow.followee)
+    def resolve_following(user, info, **page):
+        return paginate(selectors.following_of(user), NEWEST_FIRST, **page, node_of=lambda follow: follow.followee,
+                        total_count=user.following_count)
 
     # Owned by the domains above (see schema/core/references.py).
     resolve_posts = resolver("schema.feed.types.resolve_user_posts")
     resolve_analytics = resolver("schema.analytics.types.resolve_user_analytics")
 
 
-UserConnection = connection_type(User, description="A page of users.")
+UserConnection = connection_type(
+    User,
+    description="A page of users.",
+    total_count="How many users the whole list holds (all pages), from the stored follower or following "
+    "count; null for `users`, which keeps no count.",
+)
 
 
 # Query.users: newest account first.

@@ -163,3 +163,98 @@ def test_bad_cursors_and_sizes(gql, alice):
     assert gql(FEED, {"first": -1}, user=alice).error_codes() == ["BAD_USER_INPUT"]
     assert feed(gql, alice, first=0) == {"edges": [], "pageInfo": {"hasNextPage": False, "hasPreviousPage": False,
                                                                    "endCursor": None}}
+
+
+# --- backward: last/before ------------------------------------------------------------------------
+FEED_BOTH = """query($first: Int, $after: String, $last: Int, $before: String) {
+  feed(first: $first, after: $after, last: $last, before: $before) {
+  edges { cursor share { id } node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def feed_page(gql, user, **args):
+    r = gql(FEED_BOTH, args, user=user)
+    assert not r.errors, r.errors
+    return r.data["feed"]
+
+
+@pytest.fixture
+def busy_feed(alice):
+    """Followed people's posts and shares with ties: several entries at each instant, a share at the
+    same instant as a post, the viewer's own posts; some posts shared more than once."""
+    rng = random.Random(11)
+    now = timezone.now().replace(microsecond=0)
+    people = [make_user(f"friend{i}") for i in range(5)]
+    outsider = make_user("outsider")
+    follow(alice, *people[:4])
+    posts = [Post.objects.create(author=rng.choice(people + [alice, outsider]), body=f"p{i}",
+                                 created_at=now - datetime.timedelta(minutes=rng.randint(0, 30)))
+             for i in range(70)]
+    for i in range(30):
+        sharer, target = rng.choice(people), rng.choice(posts)
+        if not Share.objects.filter(user=sharer, post=target).exists():
+            age = int((now - target.created_at).total_seconds() // 60)
+            Share.objects.create(user=sharer, post=target, created_at=now - datetime.timedelta(
+                minutes=rng.randint(0, max(age - 1, 0))))
+    return alice
+
+
+def entries(page):
+    return [(e["node"]["id"], (e["share"] or {}).get("id")) for e in page["edges"]]
+
+
+def test_paging_backward_walks_the_whole_feed_once(gql, strategy, busy_feed):
+    whole = feed_page(gql, busy_feed, first=100)
+    assert not whole["pageInfo"]["hasNextPage"]
+    expected = entries(whole)
+    assert len(expected) > 40 and len({e[0] for e in expected}) == len(expected)
+    pages, before = [], None
+    while True:
+        page = feed_page(gql, busy_feed, last=6, before=before)
+        assert page["pageInfo"]["hasNextPage"] == (before is not None)
+        pages.append(page)
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        assert len(page["edges"]) == 6
+        before = page["pageInfo"]["startCursor"]
+    assert [e for page in reversed(pages) for e in entries(page)] == expected
+    assert [c["cursor"] for page in reversed(pages) for c in page["edges"]] == [e["cursor"] for e in whole["edges"]]
+    assert entries(feed_page(gql, busy_feed, last=100)) == expected
+
+
+def test_paging_the_feed_both_ways_mixed(gql, strategy, busy_feed):
+    whole = feed_page(gql, busy_feed, first=100)
+    expected, cursors = entries(whole), [e["cursor"] for e in whole["edges"]]
+    n = len(expected)
+    rng = random.Random(strategy)
+    start = stop = 0
+    for _ in range(25):
+        size = rng.randint(1, 8)
+        move = rng.choice(["forward", "backward", "window"])
+        if move == "forward":
+            after = cursors[stop - 1] if stop else None
+            page = feed_page(gql, busy_feed, first=size, after=after)
+            want, flags = (stop, min(n, stop + size)), {"hasNextPage": stop + size < n, "hasPreviousPage": bool(after)}
+        elif move == "backward":
+            before = cursors[start] if start < n else None
+            end = start if before else n
+            page = feed_page(gql, busy_feed, last=size, before=before)
+            want, flags = (max(0, end - size), end), {"hasPreviousPage": end > size, "hasNextPage": bool(before)}
+        else:
+            lo, hi = sorted(rng.sample(range(n), 2))
+            page = feed_page(gql, busy_feed, last=size, after=cursors[lo], before=cursors[hi])
+            want, flags = (max(lo + 1, hi - size), hi), {"hasPreviousPage": hi - size > lo + 1, "hasNextPage": True}
+        assert entries(page) == expected[want[0]:want[1]], (move, size, want)
+        assert {k: page["pageInfo"][k] for k in flags} == flags, (move, size, want)
+        start, stop = want
+
+
+def test_bad_backward_cursors_and_sizes(gql, alice):
+    for before in ("nonsense", "W10", "WyJ4IiwxLDJd", "W3sidCI6IjIwMjYtMDEtMDFUMDA6MDA6MDAifSwwLDFd"):
+        r = gql(FEED_BOTH, {"last": 5, "before": before}, user=alice)  # garbage, [], ["x",1,2], a naive time
+        assert r.error_codes() == ["BAD_USER_INPUT"], before
+        assert r.errors[0]["extensions"]["argument"] == "before"
+    for args in ({"last": 101}, {"last": -1}, {"first": 2, "last": 2}):
+        r = gql(FEED_BOTH, args, user=alice)
+        assert r.error_codes() == ["BAD_USER_INPUT"] and r.errors[0]["extensions"]["argument"] == "last", args
+    assert feed_page(gql, alice, last=0)["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": False,
+                                                          "startCursor": None, "endCursor": None}

@@ -24,7 +24,7 @@ from graphql_jwt.shortcuts import get_token
 
 from common import events
 from schema.core.node import global_id
-from tests.conftest import GraphQLClient, make_user
+from tests.conftest import PASSWORD, GraphQLClient, make_user
 from tests.support.live_server import daphne, wait_for_listeners_sync  # noqa: F401 - the fixture
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -136,4 +136,137 @@ def test_graphiql_runs_a_query_and_a_subscription(daphne):  # noqa: F811
         assert result == {"data": {"notificationReceived": {"kind": "FOLLOW", "actor": {"username": "bob"}}}}
 
         assert foreign == [], f"the page asked other hosts: {foreign}"
+        assert errors == []
+
+
+# --- the login panel (schema/static/graphiql/login.js) ---------------------------------------------
+STORED_LOGIN = "() => JSON.parse(localStorage.getItem('social-feed:graphiql-login') || 'null')"
+
+
+def watch_graphql(page, server):
+    """Every /graphql response: its status, operation name and the Authorization header it was sent with."""
+    seen = []
+
+    def on_response(response):
+        request = response.request
+        if urlparse(request.url).path != "/graphql" or request.method != "POST":
+            return
+        try:
+            operation = json.loads(request.post_data or "{}").get("operationName")
+        except ValueError:
+            operation = None
+        seen.append({"status": response.status, "operation": operation,
+                     "authorization": request.header_value("authorization")})
+
+    page.on("response", on_response)
+    return seen
+
+
+def log_in(page, username):
+    if not page.query_selector(".login-panel"):
+        page.click("button[aria-label='Show Login']")
+    page.fill(".login-panel input[name=username]", username)
+    page.fill(".login-panel input[name=password]", PASSWORD)
+    page.click(".login-panel button[type=submit]")
+    page.wait_for_selector(f".login-panel-status:has-text('{username}')", timeout=10000)
+
+
+def open_graphiql(page, server):
+    page.goto(f"{server.http}/graphql")
+    page.wait_for_selector(QUERY_EDITOR, timeout=20000)
+
+
+def test_graphiql_login_panel_keeps_a_session_past_token_expiry(daphne):  # noqa: F811
+    """Log in through the panel, run a query, let the (3-second) access token expire, run another:
+    the panel refreshed the token, nobody touched the Headers pane, nothing failed."""
+    server = daphne(JWT_ACCESS_SECONDS="3")
+    make_user("alice")
+    with chromium_page() as page:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        seen = watch_graphql(page, server)
+        open_graphiql(page, server)
+        log_in(page, "alice")
+        headers_before = editor_text(page, HEADERS_EDITOR)
+
+        run(page, "query Me { viewer { username } }", "Me")
+        assert wait_for_result(page, lambda r: r.get("data", {}).get("viewer")) == {
+            "data": {"viewer": {"username": "alice"}}}
+        first_token = page.evaluate(STORED_LOGIN)["token"]
+
+        page.wait_for_timeout(4500)  # the first access token has expired by now
+        run(page, "query Again { viewer { username displayName } }", "Again")
+        assert wait_for_result(page, lambda r: (r.get("data") or {}).get("viewer", {}).get("displayName")) == {
+            "data": {"viewer": {"username": "alice", "displayName": "Alice"}}}
+
+        stored = page.evaluate(STORED_LOGIN)
+        assert stored["token"] != first_token and stored["username"] == "alice"
+        assert editor_text(page, HEADERS_EDITOR) == headers_before, "the Headers pane was left alone"
+        operations = [s["operation"] for s in seen]
+        assert "GraphiQLLogin" in operations and "GraphiQLRefresh" in operations, seen
+        assert all(s["status"] == 200 for s in seen), seen
+        # The panel's own requests and the schema fetch carry no Authorization header; queries carry
+        # the panel's current token.
+        for s in seen:
+            if s["operation"] in ("GraphiQLLogin", "GraphiQLRefresh", "IntrospectionQuery"):
+                assert s["authorization"] is None, s
+        again = [s["authorization"] for s in seen if s["operation"] == "Again"]
+        assert len(again) == 1 and again[0].startswith("Bearer ") and again[0] != f"Bearer {first_token}", seen
+        assert errors == []
+
+
+def test_graphiql_login_panel_recovers_from_a_401_and_the_docs_ignore_a_stale_header(daphne):  # noqa: F811
+    from django.utils import timezone
+    from graphql_jwt.refresh_token.utils import get_refresh_token_model
+
+    from users.models import User
+
+    server = daphne()
+    alice = make_user("alice")
+    with chromium_page() as page:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        seen = watch_graphql(page, server)
+        open_graphiql(page, server)
+        log_in(page, "alice")
+        run(page, "query Me { viewer { username } }", "Me")
+        wait_for_result(page, lambda r: r.get("data", {}).get("viewer"))
+
+        # The access token stops working (its username is gone) while the refresh token still does:
+        # the query's 401 is answered by a refresh and the query sent again.
+        in_thread(lambda: User.objects.filter(pk=alice.pk).update(username="alice2"))
+        del seen[:]
+        run(page, "query Who { viewer { username displayName } }", "Who")
+        assert wait_for_result(page, lambda r: (r.get("data") or {}).get("viewer", {}).get("displayName")) == {
+            "data": {"viewer": {"username": "alice2", "displayName": "Alice"}}}
+        assert [(s["operation"], s["status"]) for s in seen] == [("Who", 401), ("GraphiQLRefresh", 200), ("Who", 200)]
+        page.wait_for_selector(".login-panel-status:has-text('alice2')")
+
+        # A stale header in the Headers pane never breaks the schema fetch (Docs, Explorer).
+        set_editor(page, HEADERS_EDITOR, json.dumps({"Authorization": "Bearer not-a-token"}))
+        del seen[:]
+        page.click("button[aria-label='Re-fetch GraphQL schema']")
+        page.wait_for_function("() => !document.querySelector('.graphiql-spin')")
+        deadline = time.monotonic() + 10
+        while not any(s["operation"] == "IntrospectionQuery" for s in seen) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        introspection = [s for s in seen if s["operation"] == "IntrospectionQuery"]
+        assert introspection and all(s["status"] == 200 and s["authorization"] is None for s in introspection), seen
+
+        # The session ends (refresh tokens revoked, the access token refused): the panel clears it,
+        # the query goes again without it, and the panel asks to log in again.
+        in_thread(lambda: get_refresh_token_model().objects.filter(user_id=alice.pk).update(revoked=timezone.now()))
+        in_thread(lambda: User.objects.filter(pk=alice.pk).update(username="alice3"))
+        del seen[:]
+        run(page, "query Anyone { viewer { id } }", "Anyone")
+        assert wait_for_result(page, lambda r: "viewer" in (r.get("data") or {})) == {"data": {"viewer": None}}
+        assert [(s["operation"], s["status"], s["authorization"]) for s in seen][-1] == ("Anyone", 200, None)
+        page.wait_for_selector(".login-panel-notice:has-text('session ended')")
+        page.wait_for_selector(".login-panel input[name=username]")
+        assert page.evaluate(STORED_LOGIN) is None
+
+        # Logged out, the Headers pane's header is sent as typed; its 401 gets a hint in the panel.
+        run(page, "query Pane { viewer { id } }", "Pane")
+        wait_for_result(page, lambda r: r.get("errors"))
+        page.wait_for_selector(".login-panel-notice:has-text('Headers pane')")
         assert errors == []

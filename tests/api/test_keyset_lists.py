@@ -56,48 +56,54 @@ def lists_with_ties(db):
 
 
 def _conn(field: str, inner: str = "node { id }") -> str:
-    return f"edges {{ cursor {inner} }} pageInfo {{ hasNextPage hasPreviousPage endCursor }}"
+    return f"edges {{ cursor {inner} }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}"
 
 
 HOT = "$id: ID!, "
 LISTS = {
-    # name: (query with $first/$after, path to the connection, expected count)
-    "users": ("query($first: Int, $after: String) { users(first: $first, after: $after) { %s } }", ["users"], N + 1),
-    "followers": ("query($first: Int, $after: String) { viewer { followers(first: $first, after: $after) { %s } } }",
+    # name: (query with $first/$after/$last/$before, path to the connection, expected count)
+    "users": ("query(%(vars)s) { users(%(args)s) { %(conn)s } }", ["users"], N + 1),
+    "followers": ("query(%(vars)s) { viewer { followers(%(args)s) { %(conn)s } } }",
                   ["viewer", "followers"], N),
-    "following": ("query($first: Int, $after: String) { viewer { following(first: $first, after: $after) { %s } } }",
+    "following": ("query(%(vars)s) { viewer { following(%(args)s) { %(conn)s } } }",
                   ["viewer", "following"], N),
-    "user_posts": ("query($first: Int, $after: String) { viewer { posts(first: $first, after: $after) { %s } } }",
+    "user_posts": ("query(%(vars)s) { viewer { posts(%(args)s) { %(conn)s } } }",
                    ["viewer", "posts"], (N + 1) // 2),
-    "feed": ("query($first: Int, $after: String) { feed(first: $first, after: $after) { %s } }", ["feed"], N),
-    "comments": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { "
-                 "comments(first: $first, after: $after) { %s } } }", ["post", "comments"], N),
-    "likes": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { likes(first: $first, after: $after) "
-              "{ %s } } }", ["post", "likes"], N),
-    "shares": ("query($first: Int, $after: String, $id: ID!) { post(id: $id) { shares(first: $first, after: $after) "
-               "{ %s } } }", ["post", "shares"], N - 1),
-    "replies": ("query($first: Int, $after: String, $c: ID!) { node(id: $c) { ... on Comment { "
-                "replies(first: $first, after: $after) { %s } } } }", ["node", "replies"], N),
-    "bookmarks": ("query($first: Int, $after: String) { bookmarks(first: $first, after: $after) { %s } }",
+    "feed": ("query(%(vars)s) { feed(%(args)s) { %(conn)s } }", ["feed"], N),
+    "comments": ("query(%(vars)s, $id: ID!) { post(id: $id) { "
+                 "comments(%(args)s) { %(conn)s } } }", ["post", "comments"], N),
+    "likes": ("query(%(vars)s, $id: ID!) { post(id: $id) { likes(%(args)s) "
+              "{ %(conn)s } } }", ["post", "likes"], N),
+    "shares": ("query(%(vars)s, $id: ID!) { post(id: $id) { shares(%(args)s) "
+               "{ %(conn)s } } }", ["post", "shares"], N - 1),
+    "replies": ("query(%(vars)s, $c: ID!) { node(id: $c) { ... on Comment { "
+                "replies(%(args)s) { %(conn)s } } } }", ["node", "replies"], N),
+    "bookmarks": ("query(%(vars)s) { bookmarks(%(args)s) { %(conn)s } }",
                   ["bookmarks"], N),
-    "notifications": ("query($first: Int, $after: String) { notifications(first: $first, after: $after) { %s } }",
+    "notifications": ("query(%(vars)s) { notifications(%(args)s) { %(conn)s } }",
                       ["notifications"], N),
 }
 for _order in ("CREATED_AT", "LIKE_COUNT", "COMMENT_COUNT", "SHARE_COUNT"):
     for _direction in ("ASC", "DESC"):
         for _filter in ("", ', filter: {hashtag: "tag"}'):
             LISTS[f"posts_{_order}_{_direction}{'_tag' if _filter else ''}"] = (
-                "query($first: Int, $after: String) { posts(first: $first, after: $after, "
-                f"orderBy: {{field: {_order}, direction: {_direction}}}{_filter}) {{ %s }} }}", ["posts"], N)
+                "query(%(vars)s) { posts(%(args)s, "
+                f"orderBy: {{field: {_order}, direction: {_direction}}}{_filter}) {{ %(conn)s }} }}", ["posts"], N)
 
 
-def _run(gql, lists_with_ties, name, first, after):
+PAGE_VARS = "$first: Int, $after: String, $last: Int, $before: String"
+PAGE_ARGS = "first: $first, after: $after, last: $last, before: $before"
+
+
+def _run(gql, lists_with_ties, name, first, after, *, last=None, before=None, conn=None):
     query, path, _ = LISTS[name]
-    variables = {"first": first, "after": after, "id": to_global_id("Post", lists_with_ties["hot"].pk),
+    variables = {"first": first, "after": after, "last": last, "before": before,
+                 "id": to_global_id("Post", lists_with_ties["hot"].pk),
                  "c": to_global_id("Comment", lists_with_ties["top"].pk)}
+    query = query % {"vars": PAGE_VARS, "args": PAGE_ARGS, "conn": conn or _conn(name)}
     declared = query.split(")", 1)[0]
     variables = {k: v for k, v in variables.items() if f"${k}" in declared}
-    r = gql(query % _conn(name), variables, user=lists_with_ties["viewer"])
+    r = gql(query, variables, user=lists_with_ties["viewer"])
     data = r.data
     for key in path:
         data = data[key] if data is not None else None
@@ -221,3 +227,149 @@ def test_cursors_from_elsewhere_are_bad_user_input(gql, alices_post, alice):
         r = gql(query % cursor, user=alice)
         assert r.error_codes() == ["BAD_USER_INPUT"], (query, r.body)
         assert r.errors[0]["extensions"]["argument"] == "after"
+
+
+# --- backward: last/before ---------------------------------------------------------------------
+def _whole(gql, lists_with_ties, name) -> tuple[list[str], list[str]]:
+    """The ids and cursors of the whole list, in its order (one page of 100, paged forward)."""
+    r, whole = _run(gql, lists_with_ties, name, 100, None)
+    assert not r.errors and whole["pageInfo"]["hasNextPage"] is False, r.body
+    return [e["node"]["id"] for e in whole["edges"]], [e["cursor"] for e in whole["edges"]]
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_paging_backward_to_the_start_with_ties(gql, lists_with_ties, name):
+    """`last`/`before` from the end to the start: every item once, each page in the list's order,
+    hasPreviousPage exact, hasNextPage true once `before` is given; the same cursors as forward."""
+    ids, cursors = _whole(gql, lists_with_ties, name)
+    assert len(ids) == LISTS[name][2]
+    pages, before = [], None
+    while True:
+        r, page = _run(gql, lists_with_ties, name, None, None, last=4, before=before)
+        assert r.status == 200 and not r.errors, r.body
+        pages.append(page)
+        assert page["pageInfo"]["hasNextPage"] == (before is not None)
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        assert len(page["edges"]) == 4
+        assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+        before = page["pageInfo"]["startCursor"]
+        assert len(pages) < 20
+    walked = [e["node"]["id"] for page in reversed(pages) for e in page["edges"]]
+    assert walked == ids, "no gaps, no repeats, in the list's order"
+    assert [e["cursor"] for page in reversed(pages) for e in page["edges"]] == cursors, "one cursor per item"
+    # The last page read backward is the end of the list, read forward.
+    r, tail = _run(gql, lists_with_ties, name, None, None, last=100)
+    assert [e["node"]["id"] for e in tail["edges"]] == ids and tail["pageInfo"]["hasPreviousPage"] is False
+    assert tail["pageInfo"]["hasNextPage"] is False
+    # last: 0 says whether there are items before; before the first item there are none.
+    r, empty = _run(gql, lists_with_ties, name, None, None, last=0)
+    assert not r.errors and empty["edges"] == [] and empty["pageInfo"]["hasPreviousPage"] is True, r.body
+    r, past = _run(gql, lists_with_ties, name, None, None, last=4, before=cursors[0])
+    assert not r.errors and past["edges"] == [] and past["pageInfo"]["hasPreviousPage"] is False
+    assert past["pageInfo"]["hasNextPage"] is True
+    # `before` alone is the 20 items just before it.
+    r, alone = _run(gql, lists_with_ties, name, None, None, before=cursors[-1])
+    assert [e["node"]["id"] for e in alone["edges"]] == ids[-21:-1]
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_both_directions_mixed(gql, lists_with_ties, name):
+    """A random walk: forward from the page's endCursor, backward from its startCursor, or a window
+    between two cursors from either end; every page is exactly its slice of the whole list, with the
+    same cursors, and pageInfo as documented (exact on the side paged, "a cursor was given" on the other)."""
+    import random
+
+    ids, cursors = _whole(gql, lists_with_ties, name)
+    n = len(ids)
+    rng = random.Random(name)
+    start = stop = 0  # the current page is ids[start:stop]
+    for _ in range(20):
+        size = rng.randint(1, 6)
+        move = rng.choice(["forward", "backward", "window"])
+        if move == "forward":
+            after = cursors[stop - 1] if stop > 0 else None
+            r, page = _run(gql, lists_with_ties, name, size, after)
+            want = (stop, min(n, stop + size))
+            flags = {"hasNextPage": stop + size < n, "hasPreviousPage": after is not None}
+        elif move == "backward":
+            before = cursors[start] if start < n else None
+            end = start if before else n
+            r, page = _run(gql, lists_with_ties, name, None, None, last=size, before=before)
+            want = (max(0, end - size), end)
+            flags = {"hasPreviousPage": end - size > 0, "hasNextPage": before is not None}
+        else:
+            lo, hi = sorted(rng.sample(range(n), 2))
+            if rng.random() < 0.5:
+                r, page = _run(gql, lists_with_ties, name, size, cursors[lo], before=cursors[hi])
+                want = (lo + 1, min(hi, lo + 1 + size))
+                flags = {"hasNextPage": lo + 1 + size < hi, "hasPreviousPage": True}
+            else:
+                r, page = _run(gql, lists_with_ties, name, None, cursors[lo], last=size, before=cursors[hi])
+                want = (max(lo + 1, hi - size), hi)
+                flags = {"hasPreviousPage": hi - size > lo + 1, "hasNextPage": True}
+        assert not r.errors, r.body
+        assert [e["node"]["id"] for e in page["edges"]] == ids[want[0]:want[1]], (move, size, want)
+        assert [e["cursor"] for e in page["edges"]] == cursors[want[0]:want[1]]
+        assert {k: page["pageInfo"][k] for k in flags} == flags, (move, size, want)
+        start, stop = want
+
+
+def test_first_and_last_together_and_bad_last_are_bad_user_input(gql, lists_with_ties):
+    for name in ("users", "feed", "comments", "user_posts", "posts_LIKE_COUNT_ASC_tag"):
+        ids, cursors = _whole(gql, lists_with_ties, name)
+        for first, last, before, argument in ((2, 2, None, "last"), (None, -1, None, "last"), (None, 101, None, "last"),
+                                              (None, 3, "not-a-cursor", "before"), (None, 3, "W10", "before")):
+            r, _ = _run(gql, lists_with_ties, name, first, None, last=last, before=before)
+            assert r.error_codes() == ["BAD_USER_INPUT"], (name, first, last, before, r.body)
+            assert r.errors[0]["extensions"]["argument"] == argument
+        # An empty cursor is no cursor.
+        r, page = _run(gql, lists_with_ties, name, None, "", last=2, before="")
+        assert [e["node"]["id"] for e in page["edges"]] == ids[-2:]
+
+
+def test_a_cursor_of_another_list_as_before_is_bad_user_input_or_a_page(gql, lists_with_ties):
+    cursors = _cursors(gql, lists_with_ties)
+    cursors["huge"] = "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LDFd"  # [99999999999999999999,1]
+    for name in LISTS:
+        for source, cursor in cursors.items():
+            r, page = _run(gql, lists_with_ties, name, None, None, last=4, before=cursor)
+            assert r.status == 200, (name, source, r.body)
+            if r.errors:
+                assert r.error_codes() == ["BAD_USER_INPUT"], (name, source, r.body)
+                assert r.errors[0]["extensions"]["argument"] == "before"
+
+
+# --- totalCount: stored counters only ----------------------------------------------------------
+COUNTED = {
+    # list: totalCount, from the counter its parent stores (null: no counter is kept)
+    "followers": True, "following": True, "user_posts": True, "likes": True, "shares": True, "replies": True,
+    "comments": False, "users": False, "bookmarks": False, "posts_CREATED_AT_DESC": False,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTED))
+def test_total_count_is_the_stored_counter(gql, lists_with_ties, name):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from feed.models import Post
+    from users.models import User
+
+    viewer, hot, top = lists_with_ties["viewer"], lists_with_ties["hot"], lists_with_ties["top"]
+    # The fixture bulk-creates rows: set the counters the services would have kept.
+    User.objects.filter(pk=viewer.pk).update(
+        follower_count=Follow.objects.filter(followee=viewer).count(),
+        following_count=Follow.objects.filter(follower=viewer).count(),
+        post_count=Post.objects.filter(author=viewer).count())
+    Post.objects.filter(pk=hot.pk).update(like_count=Like.objects.filter(post=hot).count(),
+                                          share_count=Share.objects.filter(post=hot).count())
+    Comment.objects.filter(pk=top.pk).update(reply_count=Comment.objects.filter(parent=top).count())
+    ids, _ = _whole(gql, lists_with_ties, name)
+    conn = "totalCount edges { node { id } }"
+    for last in (None, 2):
+        with CaptureQueriesContext(connection) as ctx:
+            r, page = _run(gql, lists_with_ties, name, None if last else 2, None, last=last, conn=conn)
+        assert not r.errors, r.body
+        assert page["totalCount"] == (len(ids) if COUNTED[name] else None)
+        assert not any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries), "never a COUNT"

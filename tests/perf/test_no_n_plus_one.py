@@ -168,3 +168,26 @@ def test_nodes_cost_one_query_per_type(gql, n_of_every_list):
         counts[n], data = _count(gql, query, {"ids": ids}, n_of_every_list["viewer"])
         assert len([x for x in data["nodes"] if x]) == 3 * n
     assert counts[2] == counts[10] == counts[33], counts
+
+
+def _backward(query: str) -> str:
+    """The same selection with every connection read from its end: `last` for `first`."""
+    return query.replace("(first: ", "(last: ")
+
+
+@pytest.mark.parametrize("name", sorted(set(LISTS) - {"trending_posts", "top_posts"}))  # those two are no connections
+def test_list_read_backward_costs_what_forward_costs(gql, n_of_every_list, name):
+    """`last` on the list and on every nested list (the last page of each parent, read by the same
+    LATERAL loaders the other way): constant for 5, 20 and 100 items, and never more than `first`
+    costs (less when the end of a list holds items with nothing nested, e.g. the oldest users have
+    no posts; tests/perf/test_query_counts.py pins a backward read with data at every level)."""
+    query = _backward(LISTS[name])
+    assert "first:" not in query and "last: $n" in query, query
+    counts, sizes = {}, {}
+    for n in (5, 20, 100):
+        counts[n], data = _count(gql, query, _variables(name, n_of_every_list, n), n_of_every_list["viewer"])
+        sizes[n] = _items(data)
+    forward, _ = _count(gql, LISTS[name], _variables(name, n_of_every_list, 20), n_of_every_list["viewer"])
+    expected = 16 if name in ("user_posts", "posts_username") else 100
+    assert sizes == {5: 5, 20: min(20, expected), 100: expected}, sizes
+    assert counts[5] == counts[20] == counts[100] <= forward, (counts, forward)

@@ -175,3 +175,105 @@ def test_the_check_catches_a_sort(many_posts):
     assert "Sort" in plan, plan
     with pytest.raises(AssertionError):
         assert_index_seek(plan, INDEX_OF["LIKE_COUNT"])
+
+
+# --- backward pages (last/before) ----------------------------------------------------------------
+def plan_of_backward_page(listing, before=None, after=None, size=20) -> str:
+    """The plan of the one statement the real paginate runs for a `last`/`before` page."""
+    with assert_database_query_count(1) as queries:
+        page = paginate(listing.queryset, Keyset(listing.fields, listing.descending), last=size, before=before,
+                        after=after, node_of=listing.node_of)
+    keys = [Keyset(listing.fields, listing.descending).values_of(row) for row in page.rows]
+    ordered = sorted(keys, reverse=listing.descending)
+    assert keys == ordered, "a backward page comes back in the list's order"
+    return explain(queries.captured_queries[0]["sql"])
+
+
+def assert_no_offset(plan_sql: str) -> None:
+    assert "OFFSET" not in plan_sql.upper()
+
+
+@pytest.mark.slow
+def test_every_ordering_seeks_its_index_backward(many_posts):
+    """A backward page scans the forward page's index the other way: an index scan, no Sort, no OFFSET,
+    at the end of the table, in its middle and deep in it, and for a window between two cursors."""
+    for order in ORDERINGS:
+        for descending in (True, False):
+            listing = selectors.post_list(order=order, descending=descending, with_author=True)
+            keyset = Keyset(listing.fields, descending)
+            # The mirror of the forward test: the start of the last page, deep in the table, and a window.
+            near_end = paginate(listing.queryset, keyset, last=20).edges[0].cursor
+            near_start = paginate(listing.queryset, keyset, first=20).edges[-1].cursor
+            deep = keyset.cursor_of(Post.objects.order_by(*keyset.order_by())[ROWS // 2])
+            assert_index_seek(plan_of_backward_page(listing), INDEX_OF[order])
+            assert_index_seek(plan_of_backward_page(listing, before=near_end), INDEX_OF[order])
+            assert_index_seek(plan_of_backward_page(listing, before=deep), INDEX_OF[order])
+            assert_index_seek(plan_of_backward_page(listing, before=deep, after=near_start), INDEX_OF[order])
+            with assert_database_query_count(1) as queries:
+                paginate(listing.queryset, keyset, last=20, before=deep)
+            assert_no_offset(queries.captured_queries[0]["sql"])
+
+
+@pytest.mark.slow
+def test_author_and_hashtag_filters_seek_backward(many_posts):
+    author = many_posts[7]
+    listing = selectors.post_list(author_id=author.pk, with_author=True)
+    assert_index_seek(plan_of_backward_page(listing), "post_author_created_idx")
+    listing = selectors.post_list(hashtag="#Tagged", with_author=True)
+    assert_index_seek(plan_of_backward_page(listing), "posthashtag_tag_idx")
+    page = paginate(listing.queryset, Keyset(listing.fields, True), last=5, node_of=listing.node_of)
+    assert [post.hashtags for post in page.nodes] == [["tagged"]] * 5
+    assert_index_seek(plan_of_backward_page(listing, before=page.edges[0].cursor), "posthashtag_tag_idx")
+
+
+@pytest.mark.slow
+def test_user_posts_last_page_per_author_is_a_backward_seek(many_posts):
+    """User.posts(last:) for a whole page of users: one LATERAL seek per author, the index read backward."""
+    ids = [author.pk for author in many_posts[:20]]
+    with assert_database_query_count(1) as queries:
+        found = selectors.first_user_posts(ids, 4, reverse=True)
+    plan = explain(queries.captured_queries[0]["sql"])
+    assert "post_author_created_idx" in plan and "Sort" not in plan, plan
+    assert "Backward" in plan, plan
+    for author_id, posts in found.items():
+        assert len(posts) == 4
+        oldest = Post.objects.filter(author_id=author_id).order_by("created_at", "id")[:4]
+        assert [p.pk for p in posts] == [p.pk for p in oldest], "the last four of the list, last first"
+
+
+@pytest.mark.parametrize("order", ORDERINGS)
+@pytest.mark.parametrize("direction", ["DESC", "ASC"])
+def test_paging_backward_has_no_gaps_or_repeats_while_posts_arrive(gql, alice, order, direction):
+    """From the end of the list to its start with `last`/`before`, posts arriving between pages."""
+    now = timezone.now()
+    field = {"LIKE_COUNT": "like_count", "COMMENT_COUNT": "comment_count", "SHARE_COUNT": "share_count"}.get(order)
+    original = Post.objects.bulk_create(
+        Post(author=alice, body=f"old {i}", created_at=now - datetime.timedelta(seconds=i // 3),
+             **({field: i % 4} if field else {}))
+        for i in range(40)
+    )
+    query = QUERY.replace("$first: Int, $after: String", "$last: Int, $before: String") \
+        .replace("first: $first, after: $after", "last: $last, before: $before") \
+        .replace("pageInfo { hasNextPage endCursor }", "pageInfo { hasPreviousPage startCursor }")
+    pages_seen, before, pages = [], None, 0
+    while True:
+        r = gql(query, {"last": 6, "before": before, "order": {"field": order, "direction": direction}})
+        assert not r.errors, r.errors
+        connection_ = r.data["posts"]
+        pages_seen.append([edge["node"]["body"] for edge in connection_["edges"]])
+        Post.objects.bulk_create([
+            Post(author=alice, body=f"new {pages} a", created_at=timezone.now(), **({field: 9} if field else {})),
+            Post(author=alice, body=f"new {pages} b", created_at=now - datetime.timedelta(seconds=5),
+                 **({field: 1} if field else {})),
+            Post(author=alice, body=f"new {pages} c", created_at=now - datetime.timedelta(days=1),
+                 **({field: 0} if field else {})),
+        ])
+        pages += 1
+        if not connection_["pageInfo"]["hasPreviousPage"]:
+            break
+        before = connection_["pageInfo"]["startCursor"]
+        assert pages < 40
+    seen = [body for page in reversed(pages_seen) for body in page]
+    old_seen = [body for body in seen if body.startswith("old")]
+    assert len(old_seen) == len(set(old_seen)) == len(original), "a page repeated or skipped an old post"
+    assert len(seen) == len(set(seen)), "a post was returned twice"

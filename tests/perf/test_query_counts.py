@@ -118,3 +118,22 @@ def test_nested_lists_cost_one_query_per_level(gql, feed_viewer):
     # auth, users, posts, likes, shares, comments, replies (authors and parents come with them)
     counts = {n: run_counted(gql, query, {"n": n}, 7, user=feed_viewer)[0] for n in (2, 6)}
     assert counts[2] == counts[6] == 7, counts
+
+
+def test_nested_lists_read_backward_cost_one_query_per_level(gql, feed_viewer):
+    """The same, every list read from its end (`last`): the LATERAL loaders read each parent's last rows."""
+    query = """query($n: Int!) { users(last: $n) { edges { node { username posts(last: 3) { edges { node {
+      author { username } likes(last: 2) { edges { node { user { username } post { id } } } }
+      shares(last: 2) { edges { node { user { username } post { id } } } }
+      comments(last: 2) { edges { node { post { id } author { username }
+        replies(last: 2) { edges { node { parent { id } author { username } } } } } } } } } } } } } }"""
+    counts = {n: run_counted(gql, query, {"n": n}, 7, user=feed_viewer)[0] for n in (2, 6)}
+    assert counts[2] == counts[6] == 7, counts
+
+
+def test_feed_page_read_backward_costs_4_queries_for_5_20_and_100_posts(gql, feed_viewer):
+    query = FEED_PAGE.replace("(first: ", "(last: ").replace("$first", "$last")
+    assert "first" not in query, query
+    for last in SIZES:
+        count, r = run_counted(gql, query, {"last": last}, FEED_PAGE_QUERIES, user=feed_viewer)
+        assert len(r.data["feed"]["edges"]) == last

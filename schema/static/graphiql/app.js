@@ -2,15 +2,20 @@
  * Boots the self-hosted GraphiQL page rendered by schema/templates/graphene/graphiql.html.
  *
  * Globals come from the vendored UMD bundles in ./vendor (see tools/graphiql/update.sh):
- *   React, ReactDOM (18), GraphiQL (3.x), GraphiQLPluginExplorer, graphqlWs.
+ *   React, ReactDOM (18), GraphiQL (3.x), GraphiQLPluginExplorer, graphqlWs;
+ * and from ./login.js: graphiqlAuth (the login panel plugin and its token store).
  *
  * - Queries and mutations: HTTP POST (JSON) to this page's own path, with the
- *   headers from the header editor (and Django's CSRF token, if there is one).
+ *   headers from the header editor (and Django's CSRF token, if there is one),
+ *   through graphiqlAuth.fetch: when logged in through the login panel, its
+ *   access token is the Authorization header (refreshed before it expires, and
+ *   after a 401); the schema (introspection) fetch never carries one.
  * - Subscriptions: graphql-ws client (graphql-transport-ws protocol) on
- *   ws(s)://<this host><subscription path or this page's path>. The
- *   Authorization header from the header editor is sent in the connection_init
- *   payload as {"authorization": "Bearer <token>"}; when it changes, the next
- *   subscription opens a new websocket carrying the new value.
+ *   ws(s)://<this host><subscription path or this page's path>. The panel's
+ *   access token (or else the Authorization header from the header editor) is
+ *   sent in the connection_init payload as {"authorization": "Bearer <token>"};
+ *   when the header, or who is logged in, changes, the next subscription opens
+ *   a new websocket. A refreshed token is used on the next (re)connect.
  *
  * No inline script: configuration is read from data- attributes and the example
  * documents from <script type="application/graphql"> blocks in the template.
@@ -67,22 +72,31 @@
     return "";
   }
 
-  // One lazy graphql-ws client per Authorization value. connectionParams is
-  // evaluated on every (re)connect and returns the value the client was made
-  // for; a different value in the header editor disposes this client and makes
-  // a new one, so a websocket never carries a stale token.
-  var ws = { client: null, authorization: null };
+  // One lazy graphql-ws client per identity: the user logged in through the
+  // login panel, or else the Authorization value in the header editor.
+  // connectionParams is evaluated on every (re)connect: the panel's current
+  // access token (refreshed first if it is about to expire), or the header
+  // value the client was made for. Another identity disposes this client and
+  // makes a new one, so a websocket never carries a stale token; a token
+  // refresh alone does not (running subscriptions keep their socket).
+  var ws = { client: null, key: null };
+  var auth = window.graphiqlAuth;
 
   function wsClientFor(authorization) {
-    if (ws.client && ws.authorization === authorization) return ws.client;
+    var user = auth.username();
+    var key = user ? "login:" + user : "header:" + authorization;
+    if (ws.client && ws.key === key) return ws.client;
     if (ws.client) ws.client.dispose();
-    ws.authorization = authorization;
+    ws.key = key;
     ws.client = graphqlWs.createClient({
       url: wsUrl,
       lazy: true,
       retryAttempts: 3,
       connectionParams: function () {
-        return authorization ? { authorization: authorization } : {};
+        if (!user) return authorization ? { authorization: authorization } : {};
+        return auth.freshToken().then(function (token) {
+          return token ? { authorization: "Bearer " + token } : {};
+        });
       },
     });
     return ws.client;
@@ -101,6 +115,7 @@
       url: httpUrl,
       headers: baseHeaders,
       wsClient: wsClientFor(authorization),
+      fetch: auth.fetch,
     });
     return inner(graphQLParams, opts);
   }
@@ -109,7 +124,7 @@
 
   var props = {
     fetcher: fetcher,
-    plugins: [explorer],
+    plugins: [auth.plugin, explorer],
     isHeadersEditorEnabled: config.headerEditorEnabled,
     shouldPersistHeaders: config.shouldPersistHeaders,
     defaultEditorToolsVisibility: config.headerEditorEnabled ? "headers" : true,
