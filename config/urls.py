@@ -1,18 +1,16 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import path
 
+from config import ops_views
 from schema.api import schema
 from schema.core.views import GraphQLView
 
 
-def health(request):
-    return JsonResponse({"status": "ok"})
-
-
 urlpatterns = [
     path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
-    path("graphql/", GraphQLView.as_view(schema=schema)),
-    path("healthz", health, name="health"),
+    path("graphql/", GraphQLView.as_view(schema=schema), name="graphql"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
