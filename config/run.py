@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Run as a script, Python puts config/ first on the path, where config/celery.py would shadow Celery.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BASE_DIR / "config"]
 sys.path.insert(0, str(BASE_DIR))
 
 from config import embedded  # noqa: E402
