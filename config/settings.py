@@ -237,6 +237,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE = {}  # filled in by the periodic-tasks block further down
 
+# --- Operations: /metrics (config/ops_views.py, common/metrics.py) ------------------------------------
+# Set: /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. Unset: it answers loopback clients only.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # --- Interactions -----------------------------------------------------------------
 # Likes and shares commit without waiting for the WAL flush (a crash may lose the last fraction of
 # a second of them, each with its counter change, so counters stay exact); "on" waits for the disk.
