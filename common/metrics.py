@@ -48,7 +48,7 @@ SUBSCRIPTIONS = Gauge(
 # --- the event bus ------------------------------------------------------------------------
 EVENTS_PUBLISHED = Counter("events_published_total", "Domain events published to the channel layer.", ["kind"])
 EVENTS_DELIVERED = Counter(
-    "events_delivered_total", "Domain event messages sent to subscribers over websockets.", ["kind"],
+    "events_delivered_total", "Subscription results (one per subscriber and event) handed to websocket connections.",
 )
 
 # --- Celery -------------------------------------------------------------------------------

@@ -57,8 +57,9 @@ def _check_redis() -> None:
 def _check_broker() -> None:
     from celery import current_app
 
-    with current_app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
+    with current_app.connection_for_write(connect_timeout=CHECK_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2,
+                                     timeout=CHECK_TIMEOUT)
         if connection.transport.driver_type == "redis":
             connection.default_channel.client.ping()
 
@@ -110,8 +111,9 @@ class QueueDepthCollector:
         family = GaugeMetricFamily("celery_queue_messages", "Messages waiting in a Celery queue (read now).",
                                    labels=["queue"])
         try:
-            with current_app.connection_for_read() as connection:
-                connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
+            with current_app.connection_for_read(connect_timeout=CHECK_TIMEOUT) as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2,
+                                             timeout=CHECK_TIMEOUT)
                 for queue in (settings.CELERY_TASK_QUEUE_OBJECT, settings.CELERY_DEAD_LETTER_QUEUE_OBJECT):
                     bound = queue(connection.default_channel)
                     _, messages, _ = bound.queue_declare(passive=False)

@@ -44,8 +44,9 @@ class GraphQLView(BaseGraphQLView):
         super().__init__(schema=schema, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
-        supplied = request.headers.get("X-Request-ID", "")
-        request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        if not getattr(request, "request_id", None):  # set by common.request_id.RequestIDMiddleware
+            supplied = request.headers.get("X-Request-ID", "")
+            request.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         try:
             if request.method not in ("GET", "POST"):
                 return _error(405, "GraphQL accepts GET (queries) and POST.", request_id=request.request_id,

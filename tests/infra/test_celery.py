@@ -35,12 +35,21 @@ def test_a_task_carries_the_request_id_of_the_request_that_queued_it(celery_work
     assert wait_until(lambda: cache.get("t:rid2")) == "-"
 
 
+def counted(task: str, outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("celery_tasks_total", {"task": task, "outcome": outcome}) or 0.0
+
+
 def test_a_transient_failure_is_retried_with_back_off_until_it_succeeds(celery_worker):
+    retried, succeeded = counted("tests.transient_then_ok", "retried"), counted("tests.transient_then_ok", "succeeded")
     started = time.monotonic()
     tasks.transient_then_ok.delay("t:transient", 2)
     assert wait_until(lambda: cache.get("t:transient:done"), timeout=30) == 3
     # back-off 1 s then 2 s (retry_backoff=1, no jitter)
     assert time.monotonic() - started >= 2.5
+    wait_until(lambda: counted("tests.transient_then_ok", "succeeded") == succeeded + 1)
+    assert counted("tests.transient_then_ok", "retried") == retried + 2
 
 
 def test_retries_run_out_then_the_message_is_parked(celery_worker):
@@ -51,6 +60,7 @@ def test_retries_run_out_then_the_message_is_parked(celery_worker):
 
 
 def test_a_poison_message_is_parked_at_once_and_can_be_replayed(celery_worker):
+    failed = counted("tests.poison", "failed")
     result = tasks.poison.delay("t:poison")
     wait_until(lambda: cache.get("t:poison") == 1)
     time.sleep(0.5)
@@ -62,6 +72,7 @@ def test_a_poison_message_is_parked_at_once_and_can_be_replayed(celery_worker):
     assert replay_dead_letters() == 1  # back to the task queue: it runs once more, and is parked again
     wait_until(lambda: cache.get("t:poison") == 2)
     assert [h["id"] for h in dead_letters("tests.poison")] == [result.id]
+    assert counted("tests.poison", "failed") == failed + 2
 
 
 def test_an_unknown_task_is_not_lost(celery_worker):

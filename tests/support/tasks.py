@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.db import OperationalError
 
@@ -9,8 +11,12 @@ from common.request_id import get_request_id
 from common.tasks import task
 
 
+logger = logging.getLogger("tests.tasks")
+
+
 @task(name="tests.record_request_id")
 def record_request_id(key: str) -> None:
+    logger.info("recording the request id under %s", key)
     cache.set(key, get_request_id() or "-", 60)
 
 
