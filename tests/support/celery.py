@@ -14,6 +14,7 @@ through the broker and the worker acknowledges, retries and dead-letters them as
 from __future__ import annotations
 
 import time
+import warnings
 
 import pytest
 from django.conf import settings
@@ -39,9 +40,12 @@ def _celery_worker_thread(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         purge_queues()
-        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30,
-                          loglevel="WARNING") as worker:
-            yield worker
+        try:
+            with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30,
+                              loglevel="WARNING") as worker:
+                yield worker
+        except RuntimeError as error:  # the (daemon) thread did not stop in time at the end of the run
+            warnings.warn(f"celery test worker: {error}")
 
 
 @pytest.fixture
