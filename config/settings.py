@@ -235,7 +235,28 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-CELERY_BEAT_SCHEDULE = {}  # filled in by the periodic-tasks block further down
+
+# --- Periodic tasks (celery beat) and the settings of the background tasks --------------------------------
+# Pending views and interactions are folded into PostgreSQL, then the trend lists recomputed, this often.
+ANALYTICS_FLUSH_SECONDS = float(os.environ.get("ANALYTICS_FLUSH_SECONDS", "60"))
+# Housekeeping (expired/revoked refresh tokens, old read notifications) runs this often.
+HOUSEKEEPING_SECONDS = float(os.environ.get("HOUSEKEEPING_SECONDS", "3600"))
+# Read notifications older than this many days are deleted by housekeeping (unread ones are kept).
+NOTIFICATIONS_READ_RETENTION_DAYS = int(os.environ.get("NOTIFICATIONS_READ_RETENTION_DAYS", "30"))
+# A write notifying more people than this (e.g. a post mentioning many users) notifies them from a
+# task, off the request path; up to this many are notified in the write's own transaction.
+NOTIFICATIONS_INLINE_FANOUT = int(os.environ.get("NOTIFICATIONS_INLINE_FANOUT", "5"))
+# Housekeeping deletes in batches of this many rows (one short transaction each).
+HOUSEKEEPING_BATCH = int(os.environ.get("HOUSEKEEPING_BATCH", "2000"))
+CELERY_BEAT_SCHEDULE = {
+    # expires: a run still queued when the next one is due is dropped (no pile-up while workers are down).
+    "analytics-flush-stats": {"task": "analytics.flush_stats", "schedule": ANALYTICS_FLUSH_SECONDS,
+                              "options": {"expires": max(5.0, ANALYTICS_FLUSH_SECONDS - 5)}},
+    "users-purge-refresh-tokens": {"task": "users.purge_refresh_tokens", "schedule": HOUSEKEEPING_SECONDS,
+                                   "options": {"expires": HOUSEKEEPING_SECONDS}},
+    "notifications-purge-read": {"task": "notifications.purge_read_notifications", "schedule": HOUSEKEEPING_SECONDS,
+                                 "options": {"expires": HOUSEKEEPING_SECONDS}},
+}
 
 # --- Operations: /metrics (config/ops_views.py, common/metrics.py) ------------------------------------
 # Set: /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. Unset: it answers loopback clients only.
@@ -249,7 +270,7 @@ INTERACTIONS_SYNCHRONOUS_COMMIT = os.environ.get("INTERACTIONS_SYNCHRONOUS_COMMI
 # --- Analytics (analytics/) -------------------------------------------------------
 # A viewer's repeated views of one post within this many seconds count once (0: count every report).
 ANALYTICS_VIEW_DEDUPE_SECONDS = int(os.environ.get("ANALYTICS_VIEW_DEDUPE_SECONDS", "300"))
-# A stale trend list is recomputed in a background thread while requests get the old one.
+# A stale trend list is recomputed by a worker (analytics.refresh_trend) while requests get the old one.
 TRENDS_BACKGROUND_REFRESH = env_bool("TRENDS_BACKGROUND_REFRESH", True)
 
 # --- Auth -------------------------------------------------------------------------
