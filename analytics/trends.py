@@ -165,15 +165,19 @@ def _refresh(key: str, compute: Callable[[], list], lock) -> list:
 def _refresh_in_background(kind: str, window: str, lock) -> bool:
     """Queues :func:`analytics.tasks.refresh_trend` (the worker recomputes the list and releases the
     lock); False when the broker cannot take it (the caller then refreshes it itself)."""
-    from .tasks import refresh_trend
-
     token = lock.local.token
     try:
-        refresh_trend.delay(kind, window, lock_token=token.decode() if isinstance(token, bytes) else token)
+        _queue_refresh(kind, window, token.decode() if isinstance(token, bytes) else token)
     except Exception:  # noqa: BLE001 - the broker is down: never fail the request for it
         logger.exception("trends: could not queue the refresh of %s:%s", kind, window)
         return False
     return True
+
+
+def _queue_refresh(kind: str, window: str, lock_token: str) -> None:
+    from celery import current_app  # by name: analytics.tasks imports this module
+
+    current_app.send_task("analytics.refresh_trend", args=[kind, window], kwargs={"lock_token": lock_token})
 
 
 def refresh_one(kind: str, window: str, *, lock_token: str | None = None) -> list:

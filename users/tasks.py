@@ -16,8 +16,9 @@ logger = logging.getLogger(__name__)
 def purge_refresh_tokens_now(*, batch: int | None = None, now=None) -> int:
     """Deletes refresh tokens that are revoked or expired (older than JWT_REFRESH_EXPIRATION_DELTA), in
     batches of ``batch`` rows, one short transaction each; returns how many. Idempotent."""
-    from graphql_jwt.refresh_token.models import RefreshToken
+    from django.apps import apps
 
+    RefreshToken = apps.get_model("refresh_token", "RefreshToken")  # django-graphql-jwt's (no import of it here)
     batch = batch or settings.HOUSEKEEPING_BATCH
     cutoff = (now or timezone.now()) - settings.GRAPHQL_JWT["JWT_REFRESH_EXPIRATION_DELTA"]
     table = RefreshToken._meta.db_table

@@ -166,8 +166,6 @@ def test_a_stale_entry_is_refreshed_by_the_worker(celery_worker, monkeypatch, se
 
 
 def test_a_stale_entry_is_refreshed_by_its_caller_when_the_broker_is_down(monkeypatch, settings):
-    from analytics.tasks import refresh_trend
-
     settings.TRENDS_BACKGROUND_REFRESH = True
     key = trends._key("posts", "HOUR")
     trends._store(key, [[1, 1.0]])
@@ -176,7 +174,7 @@ def test_a_stale_entry_is_refreshed_by_its_caller_when_the_broker_is_down(monkey
     def broker_down(*args, **kwargs):
         raise ConnectionError("no broker")
 
-    monkeypatch.setattr(refresh_trend, "delay", broker_down)
+    monkeypatch.setattr(trends, "_queue_refresh", broker_down)
     monkeypatch.setattr(trends, "compute_post_scores", lambda window: [(3, 3.0)])
     assert trends.trending_post_ids("HOUR") == [(3, 3.0)]
     assert keys.redis().exists(f"{key}:lock") == 0
