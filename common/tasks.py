@@ -14,7 +14,7 @@ below), so every task is:
   limit): never retried forever. On RabbitMQ the worker rejects the message and the queue's
   dead-letter exchange parks it in ``<prefix>.dead_letter``; on Redis (no dead-letter exchange) and for
   the hard time limit (which Celery acknowledges) :func:`park` copies it there first. Either way the
-  failure is logged with the task id and ``manage.py dead_letters`` lists, replays or purges it.
+  failure is logged with the task id and ``python -m common.dead_letters`` lists, replays or purges it.
 """
 
 from __future__ import annotations

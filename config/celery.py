@@ -12,7 +12,7 @@ One code path, two real brokers:
 
 Queues (names carry ``REDIS_KEY_PREFIX`` so several deployments or test runs can share a broker):
 ``<prefix>.tasks`` (all tasks) and ``<prefix>.dead_letter`` (parked messages; nothing consumes it;
-``manage.py dead_letters`` lists, replays or purges it).
+``python -m common.dead_letters`` lists, replays or purges it).
 
 Start: ``celery -A config worker`` and ``celery -A config beat`` (``make run`` starts both; see
 docs/operations.md). Tasks live in each app's ``tasks.py`` (autodiscovered).

@@ -220,7 +220,7 @@ def _queues():
 
 
 CELERY_TASK_QUEUE_OBJECT, CELERY_DEAD_LETTER_QUEUE_OBJECT = _queues()
-# Workers consume the task queue only; the dead-letter queue is parked messages (manage.py dead_letters).
+# Workers consume the task queue only; the dead-letter queue is parked messages (python -m common.dead_letters).
 CELERY_TASK_QUEUES = (CELERY_TASK_QUEUE_OBJECT,)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_QUEUE
 CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_QUEUE
