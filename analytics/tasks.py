@@ -5,6 +5,9 @@ time limits and the dead-letter queue).
   hourly PostStatsBucket rows and ``Post.view_count`` (analytics.jobs.flush_stats: lock-protected, never
   applies a count twice, repairs an interrupted batch), then every trend list is recomputed. Idempotent:
   a second run right after finds nothing pending.
+- :func:`roll_up_stats` — beat (every ``HOUSEKEEPING_SECONDS``): hourly buckets older than
+  ``ANALYTICS_HOURLY_RETENTION_DAYS`` into daily rows (analytics.jobs.roll_up_stats: each batch moves its
+  counts in one statement, so exactly once).
 - :func:`refresh_trend` — one stale trend list, queued by a request that found it stale (the request
   answers at once with the stale list; this replaced the request-time background thread).
 """
@@ -40,3 +43,12 @@ def refresh_trend(kind: str, window: str, lock_token: str | None = None) -> None
     from . import trends
 
     trends.refresh_one(kind, window, lock_token=lock_token)
+
+
+@task(name="analytics.roll_up_stats", soft_time_limit=600, time_limit=660)
+def roll_up_stats() -> int:
+    from . import jobs
+
+    moved = jobs.roll_up_stats()
+    logger.info("roll_up_stats: %s hourly buckets rolled up into days", moved, extra={"buckets": moved})
+    return moved

@@ -246,12 +246,17 @@ NOTIFICATIONS_READ_RETENTION_DAYS = int(os.environ.get("NOTIFICATIONS_READ_RETEN
 # A write notifying more people than this (e.g. a post mentioning many users) notifies them from a
 # task, off the request path; up to this many are notified in the write's own transaction.
 NOTIFICATIONS_INLINE_FANOUT = int(os.environ.get("NOTIFICATIONS_INLINE_FANOUT", "5"))
+# Hourly analytics buckets older than this many days are rolled up into daily ones (at least 8: trends
+# read a week of hours).
+ANALYTICS_HOURLY_RETENTION_DAYS = int(os.environ.get("ANALYTICS_HOURLY_RETENTION_DAYS", "90"))
 # Housekeeping deletes in batches of this many rows (one short transaction each).
 HOUSEKEEPING_BATCH = int(os.environ.get("HOUSEKEEPING_BATCH", "2000"))
 CELERY_BEAT_SCHEDULE = {
     # expires: a run still queued when the next one is due is dropped (no pile-up while workers are down).
     "analytics-flush-stats": {"task": "analytics.flush_stats", "schedule": ANALYTICS_FLUSH_SECONDS,
                               "options": {"expires": max(5.0, ANALYTICS_FLUSH_SECONDS - 5)}},
+    "analytics-roll-up-stats": {"task": "analytics.roll_up_stats", "schedule": HOUSEKEEPING_SECONDS,
+                                "options": {"expires": HOUSEKEEPING_SECONDS}},
     "users-purge-refresh-tokens": {"task": "users.purge_refresh_tokens", "schedule": HOUSEKEEPING_SECONDS,
                                    "options": {"expires": HOUSEKEEPING_SECONDS}},
     "notifications-purge-read": {"task": "notifications.purge_read_notifications", "schedule": HOUSEKEEPING_SECONDS,
