@@ -104,6 +104,9 @@ def main() -> int:
     except subprocess.CalledProcessError as error:
         return error.returncode or 1
     finally:
+        # A second Ctrl-C (or make's SIGTERM) must not cut the shutdown short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop(processes)
         embedded.redis_server.release()
         embedded.postgres.release()
