@@ -25,7 +25,7 @@ from interactions.models import Comment, Like, Share
 
 from . import keys
 from .hours import from_epoch, hour_of
-from .models import PostStatsBucket
+from .models import PostStatsBucket, PostStatsDay
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,11 @@ def backfill_stats(*, since: datetime | None = None) -> int:
     their rows). Returns the number of buckets written.
     """
     bucket_table, post_table = PostStatsBucket._meta.db_table, Post._meta.db_table
+    # Once hours have been rolled up into days (roll_up_stats), those are never rebuilt: twice counted.
+    if PostStatsDay.objects.exists():
+        kept = rollup_cutoff()
+        if since is None or since < kept:
+            since = kept
     if since is not None:
         since = from_epoch(hour_of(since))  # whole hours: each rebuilt bucket is recounted in full
     since_sql, params = ("", []) if since is None else ("WHERE created_at >= %s", [since])
@@ -203,3 +208,62 @@ def backfill_stats(*, since: datetime | None = None) -> int:
         with connection.cursor() as cursor:  # statistics and the visibility map (index-only scans) for trends
             cursor.execute(f"VACUUM (ANALYZE) {bucket_table}")
     return written
+
+
+# --- roll-ups: hourly buckets into days ------------------------------------------------------
+def rollup_cutoff(now: datetime | None = None) -> datetime:
+    """Hours before this instant (midnight UTC, ``ANALYTICS_HOURLY_RETENTION_DAYS`` ago) are rolled up."""
+    from datetime import timedelta, timezone as tz
+
+    now = now or datetime.now(tz.utc)
+    days = max(8, int(getattr(settings, "ANALYTICS_HOURLY_RETENTION_DAYS", 90)))  # trends read a week of hours
+    cutoff = now - timedelta(days=days)
+    return cutoff.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def roll_up_stats(*, batch_size: int = 5000, now: datetime | None = None) -> int:
+    """Moves the hourly buckets older than :func:`rollup_cutoff` into :class:`PostStatsDay` rows (added to
+    a day already there), ``batch_size`` buckets per transaction; returns how many buckets were moved.
+
+    Each batch deletes its hourly rows and adds their sums to the days in ONE statement, so a count is
+    moved exactly once whatever stops the job (idempotent: a second run finds nothing to move); readers
+    add days to hours (analytics.reads), so totals never change. Serialised with flush_stats by the
+    same advisory lock.
+    """
+    hourly, daily = PostStatsBucket._meta.db_table, PostStatsDay._meta.db_table
+    cutoff = rollup_cutoff(now)
+    moved = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key()])
+        if not cursor.fetchone()[0]:
+            return 0
+    try:
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"""
+                    WITH gone AS (
+                        DELETE FROM {hourly} WHERE id IN (
+                            SELECT id FROM {hourly} WHERE start < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                        RETURNING post_id, author_id, start, views, likes, comments, shares
+                    ), days AS (
+                        INSERT INTO {daily} (post_id, author_id, start, views, likes, comments, shares)
+                        SELECT post_id, min(author_id), date_trunc('day', start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+                               sum(views), sum(likes), sum(comments), sum(shares)
+                        FROM gone GROUP BY 1, 3
+                        ON CONFLICT (post_id, start) DO UPDATE SET
+                            views = {daily}.views + EXCLUDED.views, likes = {daily}.likes + EXCLUDED.likes,
+                            comments = {daily}.comments + EXCLUDED.comments, shares = {daily}.shares + EXCLUDED.shares
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM days)
+                    """,
+                    [cutoff, batch_size],
+                )
+                count = cursor.fetchone()[0]
+            moved += count
+            if count < batch_size:
+                return moved
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key()])

@@ -29,3 +29,22 @@ class PostStatsBucket(models.Model):
                 name="poststats_trend_idx",
             ),
         ]
+
+
+class PostStatsDay(models.Model):
+    """Interactions with one post in one UTC day: the hourly buckets older than
+    ``ANALYTICS_HOURLY_RETENTION_DAYS`` rolled up (analytics.jobs.roll_up_stats). Reads add these rows to
+    the hourly ones (analytics.reads), so totals never change when hours are rolled up; a rolled-up day
+    shows in its first hour when hourly buckets are asked for."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="stats_days")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()  # the day, midnight UTC
+    views = models.PositiveBigIntegerField(default=0)
+    likes = models.IntegerField(default=0)
+    comments = models.IntegerField(default=0)
+    shares = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "start"], name="poststats_unique_day")]
+        indexes = [models.Index(F("author"), F("start"), name="poststats_day_author_idx")]

@@ -12,7 +12,7 @@ from feed.models import Post
 
 from . import keys
 from .hours import HOUR, from_epoch, now_ts, to_epoch
-from .models import PostStatsBucket
+from .models import PostStatsBucket, PostStatsDay
 
 # A request for more buckets than this is refused (a year of days fits; so do 83 days of hours).
 MAX_BUCKETS = 2000
@@ -120,10 +120,16 @@ def _add_pending(found: dict[int, list[int]], hours: dict[int, dict[str, int]], 
 
 
 def _bucket_sql(where: str, group: str) -> str:
+    # The hourly buckets and the days rolled up from older ones (analytics.jobs.roll_up_stats): a count is
+    # in exactly one of them. A day counts in the bucket of its first hour.
+    rows = " UNION ALL ".join(
+        f"SELECT {group}, start, views, likes, comments, shares FROM {table} "
+        f"WHERE {where} AND start >= %s AND start < %s"
+        for table in (PostStatsBucket._meta.db_table, PostStatsDay._meta.db_table)
+    )
     return (
         f"SELECT {group}, (floor(extract(epoch FROM start) / %s) * %s)::bigint AS b, "
-        f"sum(views), sum(likes), sum(comments), sum(shares) "
-        f"FROM {PostStatsBucket._meta.db_table} WHERE {where} AND start >= %s AND start < %s GROUP BY 1, 2"
+        f"sum(views), sum(likes), sum(comments), sum(shares) FROM ({rows}) AS buckets GROUP BY 1, 2"
     )
 
 
@@ -144,7 +150,7 @@ def post_timelines(requests: Sequence[tuple[int, Span]]) -> list[list[Bucket]]:
         if hi > lo:
             with connection.cursor() as cursor:
                 cursor.execute(_bucket_sql("post_id = ANY(%s)", "post_id"),
-                               [size, size, ids, from_epoch(lo), from_epoch(hi)])
+                               [size, size] + [ids, from_epoch(lo), from_epoch(hi)] * 2)
                 for post_id, start, *counts in cursor.fetchall():
                     rows.setdefault(post_id, {})[start] = [int(c) for c in counts]
         for i in indexes:
@@ -161,7 +167,7 @@ def user_timeline(author_id: int, span: Span) -> list[Bucket]:
     if span.count:
         with connection.cursor() as cursor:
             cursor.execute(_bucket_sql("author_id = %s", "author_id"),
-                           [span.size, span.size, author_id, from_epoch(span.first), from_epoch(span.end)])
+                           [span.size, span.size] + [author_id, from_epoch(span.first), from_epoch(span.end)] * 2)
             for _, start, *counts in cursor.fetchall():
                 found[start] = [int(c) for c in counts]
     raw = keys.redis().hgetall(keys.user_key(author_id))

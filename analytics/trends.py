@@ -15,25 +15,25 @@ at the age of the middle of that part. Undos are negative interactions in their 
 Hashtags: the number of posts created in the window that carry the tag (``PostHashtag``), ties by tag.
 
 Both lists (the top :data:`TOP_N`) are cached in Redis and recomputed at most every
-:data:`FRESH_SECONDS`. When an entry is stale, one request (a Redis lock) has it recomputed in a
-background thread while every request keeps answering with the stale entry; when there is no entry
-at all, one request computes it and the others wait for that result instead of repeating the work.
-:func:`refresh_trends` recomputes all of them (the periodic job calls it), so requests normally
-never wait.
+:data:`FRESH_SECONDS`. When an entry is stale, one request (a Redis lock) queues its recomputation
+(the Celery task :func:`analytics.tasks.refresh_trend`) while every request keeps answering with the
+stale entry; when there is no entry at all, one request computes it and the others wait for that
+result instead of repeating the work. :func:`refresh_trends` recomputes all of them (the task
+``analytics.flush_stats`` calls it every minute after the flush), so requests normally never wait.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from typing import Callable
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from redis.exceptions import LockError
 
+from common.metrics import count_cache
 from feed.models import Post, PostHashtag
 
 from .hours import HOUR, from_epoch
@@ -140,8 +140,8 @@ def _read(key: str) -> tuple[list | None, bool]:
 
 
 def background_refresh() -> bool:
-    """Whether a stale entry is recomputed in a background thread (the request answers at once with
-    the stale list) rather than by the request that noticed it."""
+    """Whether a stale entry is recomputed by a worker (the request answers at once with the stale
+    list) rather than by the request that noticed it."""
     return bool(getattr(settings, "TRENDS_BACKGROUND_REFRESH", True))
 
 
@@ -162,32 +162,51 @@ def _refresh(key: str, compute: Callable[[], list], lock) -> list:
         _release(lock)
 
 
-def _refresh_in_background(key: str, compute: Callable[[], list], lock) -> None:
-    def run():
-        try:
-            _refresh(key, compute, lock)
-        except Exception:  # noqa: BLE001 - the stale list stays; the next request tries again
-            logger.exception("trends: could not refresh %s", key)
-        finally:
-            connections.close_all()  # this thread's own connections
+def _refresh_in_background(kind: str, window: str, lock) -> bool:
+    """Queues :func:`analytics.tasks.refresh_trend` (the worker recomputes the list and releases the
+    lock); False when the broker cannot take it (the caller then refreshes it itself)."""
+    token = lock.local.token
+    try:
+        _queue_refresh(kind, window, token.decode() if isinstance(token, bytes) else token)
+    except Exception:  # noqa: BLE001 - the broker is down: never fail the request for it
+        logger.exception("trends: could not queue the refresh of %s:%s", kind, window)
+        return False
+    return True
 
-    threading.Thread(target=run, name=f"trends-refresh {key}", daemon=True).start()
+
+def _queue_refresh(kind: str, window: str, lock_token: str) -> None:
+    from celery import current_app  # by name: analytics.tasks imports this module
+
+    current_app.send_task("analytics.refresh_trend", args=[kind, window], kwargs={"lock_token": lock_token})
 
 
-def cached(key: str, compute: Callable[[], list]) -> list:
+def refresh_one(kind: str, window: str, *, lock_token: str | None = None) -> list:
+    """Recomputes one cached list now (the task); releases the request's lock when given its token."""
+    compute = {"posts": compute_post_scores, "tags": compute_hashtag_counts}[kind]
+    key = _key(kind, _check(window))
+    try:
+        return _store(key, compute(window))
+    finally:
+        if lock_token:
+            lock = redis().lock(f"{key}:lock", timeout=LOCK_SECONDS, thread_local=False)
+            lock.local.token = lock_token.encode()
+            _release(lock)
+
+
+def cached(key: str, compute: Callable[[], list], *, kind: str | None = None, window: str | None = None) -> list:
     """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time."""
     items, fresh = _read(key)
+    count_cache("trends", fresh)
     if fresh:
         return items
-    # thread_local=False: a background thread may release it.
+    # thread_local=False: the worker releases it after a background refresh.
     lock = redis().lock(f"{key}:lock", timeout=LOCK_SECONDS, sleep=0.01, blocking_timeout=WAIT_SECONDS,
                         thread_local=False)
     if items is not None:
-        # Stale: one caller refreshes; everyone else answers at once with the stale list.
+        # Stale: one caller has it refreshed; everyone else answers at once with the stale list.
         if not lock.acquire(blocking=False):
             return items
-        if background_refresh():
-            _refresh_in_background(key, compute, lock)
+        if background_refresh() and kind is not None and _refresh_in_background(kind, window, lock):
             return items
         return _refresh(key, compute, lock)
     # Nothing cached: one caller computes, the others wait for its result.
@@ -200,7 +219,7 @@ def cached(key: str, compute: Callable[[], list]) -> list:
 def trending_post_ids(window: str = "DAY") -> list[tuple[int, float]]:
     """The cached top posts of the window: ``(post_id, score)``, best first."""
     return [tuple(item) for item in cached(_key("posts", _check(window)),
-                                           lambda: compute_post_scores(window))]
+                                           lambda: compute_post_scores(window), kind="posts", window=window)]
 
 
 def trending_posts(window: str = "DAY", first: int = 20) -> list:
@@ -214,7 +233,7 @@ def trending_posts(window: str = "DAY", first: int = 20) -> list:
 
 def trending_hashtags(window: str = "DAY", first: int = 20) -> list[tuple[str, int]]:
     """The ``first`` (at most :data:`TOP_N`) trending hashtags of the window: ``(tag, posts)``."""
-    items = cached(_key("tags", _check(window)), lambda: compute_hashtag_counts(window))
+    items = cached(_key("tags", _check(window)), lambda: compute_hashtag_counts(window), kind="tags", window=window)
     return [(tag, n) for tag, n in items[: max(0, min(first, TOP_N))]]
 
 

@@ -32,6 +32,8 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 
+from .metrics import EVENTS_PUBLISHED
+
 logger = logging.getLogger(__name__)
 
 POSTS_CREATED = "posts.created"
@@ -125,6 +127,7 @@ def _send(kind: str, data: dict) -> None:
         message = {"type": "domain.event", "group": group, "kind": kind, "data": data}
         if not _publish_sync(layer, group, message):
             async_to_sync(layer.group_send)(group, message)
+        EVENTS_PUBLISHED.labels(kind).inc()
     except Exception:  # noqa: BLE001 - a lost realtime message must never fail the write
         logger.exception("could not publish %s event", kind)
 

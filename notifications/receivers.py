@@ -1,11 +1,14 @@
 """Notifications for what happens in the apps below (connected in NotificationsConfig.ready).
 
 Every receiver runs inside the sender's transaction: a notification exists exactly when what it
-tells about was committed, and its ``notification_created`` event goes out after commit.
+tells about was committed, and its ``notification_created`` event goes out after commit. A write that
+notifies many people (more than ``NOTIFICATIONS_INLINE_FANOUT`` mentions) queues the task
+notifications.fan_out after its commit instead (notifications/tasks.py).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from feed.signals import post_mentions_changed
@@ -15,6 +18,7 @@ from users.signals import follow_created
 
 from .models import Notification
 from .services import notifications_about_comments_delete, notify
+from .tasks import queue_fan_out
 
 Kind = Notification.Kind
 
@@ -25,11 +29,21 @@ def notify_follow(sender, follow, **kwargs) -> None:
     notify(Kind.FOLLOW, actor_id=follow.follower_id, recipient_ids=[follow.followee_id])
 
 
+def notify_many(kind: str, *, actor_id: int, recipient_ids, post_id=None, comment_id=None) -> None:
+    """``notify(..., once_per_target=True)`` in the write's transaction for a few recipients; for more than
+    ``NOTIFICATIONS_INLINE_FANOUT`` the task notifications.fan_out does it after commit, off the request path."""
+    recipients = [r for r in dict.fromkeys(recipient_ids) if r and r != actor_id]
+    if len(recipients) > settings.NOTIFICATIONS_INLINE_FANOUT:
+        queue_fan_out(kind, actor_id=actor_id, recipient_ids=recipients, post_id=post_id, comment_id=comment_id)
+    else:
+        notify(kind, actor_id=actor_id, recipient_ids=recipients, post_id=post_id, comment_id=comment_id,
+               once_per_target=True)
+
+
 @receiver(post_mentions_changed, dispatch_uid="notifications.notify_post_mentions")
 def notify_post_mentions(sender, post, added_user_ids, **kwargs) -> None:
     """MENTION for users a new or edited post mentions (not the author; once per post and user)."""
-    notify(Kind.MENTION, actor_id=post.author_id, recipient_ids=added_user_ids, post_id=post.pk,
-           once_per_target=True)
+    notify_many(Kind.MENTION, actor_id=post.author_id, recipient_ids=added_user_ids, post_id=post.pk)
 
 
 @receiver(like_created, dispatch_uid="notifications.notify_like")
@@ -58,15 +72,15 @@ def notify_comment(sender, comment, post_author_id, parent_author_id, mentioned_
         notify(Kind.COMMENT, actor_id=author_id, recipient_ids=[post_author_id], post_id=comment.post_id,
                comment_id=comment.pk)
         notified.add(post_author_id)
-    notify(Kind.MENTION, actor_id=author_id, recipient_ids=[m for m in mentioned_user_ids if m not in notified],
-           post_id=comment.post_id, comment_id=comment.pk)
+    notify_many(Kind.MENTION, actor_id=author_id, recipient_ids=[m for m in mentioned_user_ids if m not in notified],
+                post_id=comment.post_id, comment_id=comment.pk)
 
 
 @receiver(comment_mentions_added, dispatch_uid="notifications.notify_comment_mentions")
 def notify_comment_mentions(sender, comment, added_user_ids, **kwargs) -> None:
     """MENTION for users an edited comment newly mentions (once per comment and user)."""
-    notify(Kind.MENTION, actor_id=comment.author_id, recipient_ids=added_user_ids, post_id=comment.post_id,
-           comment_id=comment.pk, once_per_target=True)
+    notify_many(Kind.MENTION, actor_id=comment.author_id, recipient_ids=added_user_ids, post_id=comment.post_id,
+                comment_id=comment.pk)
 
 
 @receiver(comments_deleting, dispatch_uid="notifications.forget_deleted_comments")

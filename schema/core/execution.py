@@ -37,6 +37,8 @@ from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import ValidationRule, is_non_null_type
 from graphql_sync_dataloaders import DeferredExecutionContext
 
+from common.observability import note_graphql_operation
+
 from .errors import BadUserInput, Forbidden, RequestErrorCode, set_code
 from .limits import QueryComplexityLimits
 
@@ -162,11 +164,19 @@ def root_field_names(document: DocumentNode, operation: OperationDefinitionNode)
     return names
 
 
+def _observe(document: DocumentNode, operation_name: str | None, result: ExecutionResult) -> ExecutionResult:
+    # The request line and metrics name the operation (common/observability.py; a no-op over websockets).
+    operation = get_operation_ast(document, operation_name)
+    note_graphql_operation(operation.name.value if operation is not None and operation.name else None,
+                           errors=bool(result.errors))
+    return result
+
+
 def execute(schema, document: DocumentNode, *, context, variables=None, operation_name=None,
             root=None) -> ExecutionResult:
     """Runs a parsed, validated document against ``schema`` (per-request loaders batch)."""
     if variables and _has_nul(variables):
-        return ExecutionResult(data=None, errors=[BadUserInput(NUL_MESSAGE)])
+        return _observe(document, operation_name, ExecutionResult(data=None, errors=[BadUserInput(NUL_MESSAGE)]))
     result = graphql_execute(
         graphql_schema(schema),
         document,
@@ -181,7 +191,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
             # Variable coercion errors: no path, no original error.
             if error.path is None and "code" not in (error.extensions or {}):
                 set_code(error, RequestErrorCode.BAD_USER_INPUT)
-    return result
+    return _observe(document, operation_name, result)
 
 
 def format_error(error: Exception, request_id: str | None = None) -> dict:

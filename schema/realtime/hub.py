@@ -29,6 +29,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from common import metrics
+
 from .conf import conf
 from .executor import run_sync
 from .operations import Batch, SocketContext, Stream, new_request_id, run_event
@@ -87,10 +89,13 @@ class Hub:
         """Registers ``sub``; when this returns its groups are joined on the layer (events reach it)."""
         for name in sub.stream.topic.groups:
             self.groups.setdefault(name, _Group()).subs.add(sub)
+        metrics.SUBSCRIPTIONS.inc()
         for name in sub.stream.topic.groups:
             await self._sync_membership(name)
 
     def remove(self, sub: Sub) -> None:
+        if sub.active:
+            metrics.SUBSCRIPTIONS.dec()
         sub.active = False
         for name in sub.stream.topic.groups:
             group = self.groups.get(name)
@@ -202,6 +207,7 @@ class Hub:
         for sub, payload in results:
             if sub.active:
                 sub.conn.deliver(sub.op_id, payload)
+                metrics.EVENTS_DELIVERED.inc()
 
     # --- legacy keep-alives ----------------------------------------------------------------
     def want_keepalive(self, conn) -> None:

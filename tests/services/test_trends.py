@@ -16,6 +16,7 @@ from feed.models import PostHashtag
 from interactions import services
 
 from tests.support.analytics import clean_analytics_keys, hours, post_at, utc  # noqa: F401 - the fixture
+from tests.support.celery import _celery_worker_thread, celery_worker  # noqa: F401 - the fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_a_stale_entry_is_refreshed_by_one_caller_while_others_get_it_at_once(al
     assert calls == ["DAY"]
 
 
-def test_a_stale_entry_is_refreshed_in_the_background(monkeypatch, settings):
+def test_a_stale_entry_is_refreshed_by_the_worker(celery_worker, monkeypatch, settings):
     settings.TRENDS_BACKGROUND_REFRESH = True
     key = trends._key("posts", "HOUR")
     trends._store(key, [[1, 1.0]])
@@ -150,18 +151,33 @@ def test_a_stale_entry_is_refreshed_in_the_background(monkeypatch, settings):
         refreshed.set()
         return [(2, 2.0)]
 
-    monkeypatch.setattr(trends, "compute_post_scores", slow_compute)
+    monkeypatch.setattr(trends, "compute_post_scores", slow_compute)  # the worker thread runs in this process
     started = time.perf_counter()
     assert trends.trending_post_ids("HOUR") == [(1, 1.0)]  # the stale list, at once
-    assert trends.trending_post_ids("HOUR") == [(1, 1.0)]  # the refresh is already under way
+    assert trends.trending_post_ids("HOUR") == [(1, 1.0)]  # the refresh is already queued
     assert time.perf_counter() - started < 0.15
-    assert refreshed.wait(5)
-    for _ in range(200):  # the thread stores it, then releases the lock
+    assert refreshed.wait(15)
+    for _ in range(500):  # the task stores it, then releases the lock
         if not keys.redis().exists(f"{key}:lock"):
             break
         time.sleep(0.01)
-    assert keys.redis().exists(f"{key}:lock") == 0  # released by the thread
+    assert keys.redis().exists(f"{key}:lock") == 0  # released by the task
     assert trends.trending_post_ids("HOUR") == [(2, 2.0)]
+
+
+def test_a_stale_entry_is_refreshed_by_its_caller_when_the_broker_is_down(monkeypatch, settings):
+    settings.TRENDS_BACKGROUND_REFRESH = True
+    key = trends._key("posts", "HOUR")
+    trends._store(key, [[1, 1.0]])
+    _age_entry(key, trends.FRESH_SECONDS + 1)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("no broker")
+
+    monkeypatch.setattr(trends, "_queue_refresh", broker_down)
+    monkeypatch.setattr(trends, "compute_post_scores", lambda window: [(3, 3.0)])
+    assert trends.trending_post_ids("HOUR") == [(3, 3.0)]
+    assert keys.redis().exists(f"{key}:lock") == 0
 
 
 def test_a_missing_entry_is_computed_once_for_a_crowd(monkeypatch):

@@ -1,0 +1,41 @@
+"""Users' background work: housekeeping of refresh tokens (beat, every HOUSEKEEPING_SECONDS)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.tasks import task
+
+logger = logging.getLogger(__name__)
+
+
+def purge_refresh_tokens_now(*, batch: int | None = None, now=None) -> int:
+    """Deletes refresh tokens that are revoked or expired (older than JWT_REFRESH_EXPIRATION_DELTA), in
+    batches of ``batch`` rows, one short transaction each; returns how many. Idempotent."""
+    from django.apps import apps
+
+    RefreshToken = apps.get_model("refresh_token", "RefreshToken")  # django-graphql-jwt's (no import of it here)
+    batch = batch or settings.HOUSEKEEPING_BATCH
+    cutoff = (now or timezone.now()) - settings.GRAPHQL_JWT["JWT_REFRESH_EXPIRATION_DELTA"]
+    table = RefreshToken._meta.db_table
+    total = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE revoked IS NOT NULL OR created < %s "
+                f"LIMIT %s FOR UPDATE SKIP LOCKED)", [cutoff, batch])
+            deleted = cursor.rowcount
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+@task(name="users.purge_refresh_tokens", soft_time_limit=300, time_limit=330)
+def purge_refresh_tokens() -> int:
+    deleted = purge_refresh_tokens_now()
+    logger.info("housekeeping: %s expired or revoked refresh tokens deleted", deleted, extra={"deleted": deleted})
+    return deleted
