@@ -25,7 +25,9 @@ def _fingerprint(context) -> str | None:
 
 
 class RecordPostViews(BaseMutation):
-    """Counts that the viewer saw these posts."""
+    """Counts that the viewer saw these posts (impressions reported by clients in batches of up to 100). Anonymous
+    viewers may report too; a viewer's repeated views of a post count once per 5 minutes.
+    """
 
     login_required = False
 
@@ -62,8 +64,4 @@ class RecordPostViews(BaseMutation):
 
 
 class AnalyticsMutations(graphene.ObjectType):
-    record_post_views = RecordPostViews.Field(
-        description="Counts that the viewer saw these posts (impressions reported by clients in batches of up to "
-                    "100). Anonymous viewers may report too; a viewer's repeated views of a post count once per "
-                    "5 minutes."
-    )
+    record_post_views = RecordPostViews.Field()

@@ -1,6 +1,7 @@
 """The one base mutation: `input` in, a payload with `errors: [UserError!]!` out.
 
-Subclasses declare ``Input`` (fields of ``<Name>Input``), payload fields, and
+Subclasses have a docstring (the mutation field's description in the schema), declare ``Input``
+(fields of ``<Name>Input``), payload fields, and
 ``perform(cls, info, viewer, **input)`` which calls a service and returns the
 payload's fields as a dict. Services raise Django's ``ValidationError`` (field and
 code), ``PermissionDenied`` or ``ObjectDoesNotExist``: they come back as
@@ -11,6 +12,7 @@ UNAUTHENTICATED error.
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import graphene
@@ -19,6 +21,13 @@ from django.db import IntegrityError
 
 from .auth import get_viewer
 from .errors import ErrorCode, Unauthenticated, UserError, user_error, user_errors_from_validation
+
+
+def field_description(mutation) -> str:
+    """A mutation class's docstring as one paragraph: the description of its field in the schema."""
+    if not mutation.__doc__:
+        raise TypeError(f"{mutation.__name__} needs a docstring: it is the mutation's description.")
+    return " ".join(inspect.cleandoc(mutation.__doc__).split())
 
 
 class BaseMutation(graphene.Mutation):
@@ -49,7 +58,8 @@ class BaseMutation(graphene.Mutation):
 
     @classmethod
     def Field(cls, *args, required=True, **kwargs):  # noqa: N802 - graphene's name
-        return super().Field(*args, required=required, **kwargs)
+        """The mutation's field; its description is the class docstring (the one place it is written)."""
+        return super().Field(*args, required=required, description=field_description(cls), **kwargs)
 
     @classmethod
     def mutate(cls, root, info, input):

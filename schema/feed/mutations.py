@@ -51,6 +51,6 @@ class DeletePost(BaseMutation):
 
 
 class FeedMutations(graphene.ObjectType):
-    create_post = CreatePost.Field(description="Publishes a post; hashtags and @mentions in the body are picked up.")
-    update_post = UpdatePost.Field(description="Edits a post's body; only its author may.")
-    delete_post = DeletePost.Field(description="Deletes a post with its comments, likes and shares; only its author may.")
+    create_post = CreatePost.Field()
+    update_post = UpdatePost.Field()
+    delete_post = DeletePost.Field()

@@ -74,7 +74,7 @@ class UnlikePost(_PostAction):
 
 
 class CreateComment(BaseMutation):
-    """Comments on a post, or replies to a comment on it. @mentions notify the users mentioned."""
+    """Comments on a post (1-1000 characters), or replies to a comment on the same post."""
 
     class Input:
         post_id = graphene.ID(required=True, description="The global id of the post.")
@@ -94,7 +94,7 @@ class CreateComment(BaseMutation):
 
 
 class UpdateComment(BaseMutation):
-    """Edits a comment's body; only its author may. Sets editedAt."""
+    """Edits a comment's body; only its author may."""
 
     class Input:
         comment_id = graphene.ID(required=True, description="The global id of the comment.")
@@ -127,7 +127,7 @@ class DeleteComment(BaseMutation):
 
 
 class SharePost(BaseMutation):
-    """Shares a post to the viewer's followers; sharing again changes nothing (the first share stays)."""
+    """Shares a post to the viewer's followers; sharing again changes nothing."""
 
     class Input:
         post_id = graphene.ID(required=True, description="The global id of the post.")
@@ -168,18 +168,12 @@ class UnbookmarkPost(_PostAction):
 
 
 class InteractionMutations(graphene.ObjectType):
-    like_post = LikePost.Field(description="Likes a post; liking again changes nothing.")
-    unlike_post = UnlikePost.Field(description="Takes a like back; doing it again changes nothing.")
-    create_comment = CreateComment.Field(
-        description="Comments on a post (1-1000 characters), or replies to a comment on the same post."
-    )
-    update_comment = UpdateComment.Field(description="Edits a comment's body; only its author may.")
-    delete_comment = DeleteComment.Field(
-        description="Deletes a comment with its replies; its author or the post's author may."
-    )
-    share_post = SharePost.Field(
-        description="Shares a post to the viewer's followers; sharing again changes nothing."
-    )
-    unshare_post = UnsharePost.Field(description="Takes a share back; doing it again changes nothing.")
-    bookmark_post = BookmarkPost.Field(description="Bookmarks a post, privately; bookmarking again changes nothing.")
-    unbookmark_post = UnbookmarkPost.Field(description="Removes a bookmark; doing it again changes nothing.")
+    like_post = LikePost.Field()
+    unlike_post = UnlikePost.Field()
+    create_comment = CreateComment.Field()
+    update_comment = UpdateComment.Field()
+    delete_comment = DeleteComment.Field()
+    share_post = SharePost.Field()
+    unshare_post = UnsharePost.Field()
+    bookmark_post = BookmarkPost.Field()
+    unbookmark_post = UnbookmarkPost.Field()

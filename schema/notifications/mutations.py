@@ -34,6 +34,4 @@ class MarkNotificationsRead(BaseMutation):
 
 
 class NotificationMutations(graphene.ObjectType):
-    mark_notifications_read = MarkNotificationsRead.Field(
-        description="Marks the given notifications, or all of them, read."
-    )
+    mark_notifications_read = MarkNotificationsRead.Field()

@@ -38,7 +38,7 @@ class Register(BaseMutation):
 
 
 class UpdateProfile(BaseMutation):
-    """Changes the viewer's display name, bio or avatar."""
+    """Changes the viewer's profile."""
 
     class Input:
         display_name = graphene.String(description="The name shown to people (1-50 characters).")
@@ -99,7 +99,7 @@ class UnfollowUser(_FollowAction):
 
 
 class UserMutations(graphene.ObjectType):
-    register = Register.Field(description="Creates an account and logs it in.")
+    register = Register.Field()
     token_auth = graphql_jwt.ObtainJSONWebToken.Field(
         description="Logs in: a short-lived access token and a long-lived refresh token."
     )
@@ -109,9 +109,9 @@ class UserMutations(graphene.ObjectType):
     )
     verify_token = graphql_jwt.Verify.Field(description="Checks an access token and returns its claims.")
     revoke_token = graphql_jwt.Revoke.Field(description="Revokes a refresh token (logs out).")
-    update_profile = UpdateProfile.Field(description="Changes the viewer's profile.")
-    follow_user = FollowUser.Field(description="Follows a user; following again changes nothing.")
-    unfollow_user = UnfollowUser.Field(description="Stops following a user; unfollowing again changes nothing.")
+    update_profile = UpdateProfile.Field()
+    follow_user = FollowUser.Field()
+    unfollow_user = UnfollowUser.Field()
 
 
 _TOKEN = "A short-lived access token (5 minutes): send it as `Authorization: Bearer <token>`."
