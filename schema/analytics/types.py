@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import graphene
 
-from analytics import reads
+from analytics import reads, trends
 from analytics.hours import DAY, HOUR
 
 from ..core.auth import get_viewer
 from ..core.connection import page_size
-from ..core.enums import enum_value
+from ..core.enums import enum_of, enum_value
 from ..core.errors import BadUserInput
 from ..core.loaders import then
 from .loaders import PendingViews, PostTimelines, TopPosts, UniqueViewers, UserTimelines, UserTotals
@@ -25,34 +25,20 @@ from .loaders import PendingViews, PostTimelines, TopPosts, UniqueViewers, UserT
 POST_TYPE = "schema.feed.types.Post"
 
 
-class TimeBucket(graphene.Enum):
-    """The length of one bucket of a timeline (UTC hours or UTC days)."""
-
-    HOUR = "HOUR"
-    DAY = "DAY"
-
-    @property
-    def description(self):
-        return {TimeBucket.HOUR: "One UTC hour.", TimeBucket.DAY: "One UTC day (00:00 to 24:00 UTC)."}[self]
-
-
-class TrendWindow(graphene.Enum):
-    """How far back trends look."""
-
-    HOUR = "HOUR"
-    DAY = "DAY"
-    WEEK = "WEEK"
-
-    @property
-    def description(self):
-        return {
-            TrendWindow.HOUR: "The last 60 minutes.",
-            TrendWindow.DAY: "The last 24 hours.",
-            TrendWindow.WEEK: "The last 7 days.",
-        }[self]
-
-
 _BUCKET_SECONDS = {"HOUR": HOUR, "DAY": DAY}
+
+TimeBucket = enum_of("TimeBucket", _BUCKET_SECONDS,
+                     "The length of one bucket of a timeline (UTC hours or UTC days).", {
+    "HOUR": "One UTC hour.",
+    "DAY": "One UTC day (00:00 to 24:00 UTC).",
+})
+
+# The windows are analytics.trends.WINDOWS'.
+TrendWindow = enum_of("TrendWindow", trends.WINDOWS, "How far back trends look.", {
+    "HOUR": "The last 60 minutes.",
+    "DAY": "The last 24 hours.",
+    "WEEK": "The last 7 days.",
+})
 
 
 class InteractionBucket(graphene.ObjectType):

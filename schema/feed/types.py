@@ -15,6 +15,7 @@ from feed.models import Post as PostModel
 
 from ..core.auth import get_viewer
 from ..core.connection import NEWEST_FIRST, connection_field, connection_type, first_page
+from ..core.enums import enum_of
 from ..core.loaders import cached_or_load
 from ..core.references import resolver
 from ..users.loaders import UserById
@@ -128,22 +129,14 @@ class OrderDirection(graphene.Enum):
         return "Smallest first." if self == OrderDirection.ASC else "Largest (newest) first."
 
 
-class PostOrderField(graphene.Enum):
-    """What posts can be sorted by (ties are broken by id, in the same direction)."""
-
-    CREATED_AT = "CREATED_AT"
-    LIKE_COUNT = "LIKE_COUNT"
-    COMMENT_COUNT = "COMMENT_COUNT"
-    SHARE_COUNT = "SHARE_COUNT"
-
-    @property
-    def description(self):
-        return {
-            PostOrderField.CREATED_AT: "When the post was created.",
-            PostOrderField.LIKE_COUNT: "How many likes it has.",
-            PostOrderField.COMMENT_COUNT: "How many comments it has, replies included.",
-            PostOrderField.SHARE_COUNT: "How many shares it has.",
-        }[self]
+# The orderings are feed.selectors.POST_ORDERINGS'.
+PostOrderField = enum_of("PostOrderField", selectors.POST_ORDERINGS,
+                         "What posts can be sorted by (ties are broken by id, in the same direction).", {
+    "CREATED_AT": "When the post was created.",
+    "LIKE_COUNT": "How many likes it has.",
+    "COMMENT_COUNT": "How many comments it has, replies included.",
+    "SHARE_COUNT": "How many shares it has.",
+})
 
 
 class PostFilter(graphene.InputObjectType):
