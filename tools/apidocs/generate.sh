@@ -20,7 +20,7 @@ dest="$root/schema/static/docs"
 command -v npm >/dev/null || { echo "generate.sh: npm is required" >&2; exit 1; }
 
 cd "$here"
-npm ci --no-audit --no-fund --loglevel=error
+[ -n "${SKIP_NPM_CI:-}" ] || npm ci --no-audit --no-fund --loglevel=error
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
