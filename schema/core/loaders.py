@@ -1,8 +1,10 @@
 """Per-request DataLoaders.
 
 Resolvers that would otherwise query once per object (a viewer's flag on each
-post of a page, a count, a nested list that prefetching can't reach) ask a
-loader instead; every ``load`` made while one level of the result is resolved
+post of a page, an author not joined in, a nested list such as each post's first
+comments) ask a loader instead; nothing uses prefetch_related: nested lists are
+:class:`FirstRows` loaders over one LATERAL query for all the parents
+(common.sql.first_per_parent); every ``load`` made while one level of the result is resolved
 is answered by one batched query. Loaders live on the request (or websocket
 operation) context, so their cache never outlives it and never crosses viewers.
 
