@@ -66,4 +66,6 @@ def test_migrations_are_a_one_shot_step_not_part_of_the_server_start():
     assert cmd and "migrate" not in cmd[-1]
     compose = (ROOT / "compose.yaml").read_text()
     assert re.search(r"\n  migrate:\n(    .*\n)*?    command: \[\"python\", \"manage.py\", \"migrate\"", compose)
-    assert compose.count("condition: service_completed_successfully") >= 2
+    # web, ws, worker and beat all wait for it (one anchor, &server-deps)
+    assert "migrate:\n        condition: service_completed_successfully" in compose
+    assert compose.count("depends_on: *server-deps") >= 3
