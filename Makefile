@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets docs clean
+.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets docs clean \
+	docker-base-images docker-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -50,6 +51,14 @@ bench: $(STAMP)
 ## Stop embedded PostgreSQL/Redis left running by an interrupted command.
 stop: $(STAMP)
 	$(PY) -c 'from config import embedded as e; [s.stop() for s in (e.postgres, e.redis_server) if s.is_running()]'
+
+## Local base and service images for Docker where no registry is reachable (built once; root, Docker engine).
+docker-base-images:
+	bash tools/docker/base-images.sh
+
+## Build the image and the compose stack here, check query/mutation/subscription/Celery through the balancer, tear down.
+docker-smoke: $(STAMP)
+	bash tools/docker/smoke.sh
 
 ## Re-vendor GraphiQL's assets from npm into schema/static/graphiql (needs node and npm).
 graphiql-assets:
