@@ -47,3 +47,21 @@ def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable
     for values in grouped.values():
         values.sort(key=key, reverse=descending)
     return grouped
+
+
+def delete_in_batches(table: str, where: str, params: list, *, batch: int) -> int:
+    """Deletes the rows of ``table`` matching ``where`` (SQL with %s placeholders for ``params``), ``batch``
+    rows per short transaction (rows locked by others are skipped until the next batch); returns how many.
+    For housekeeping off the request path: no transaction holds many rows, and a rerun is idempotent."""
+    from django.db import connection, transaction
+
+    total = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT %s FOR UPDATE SKIP LOCKED)",
+                [*params, batch])
+            deleted = cursor.rowcount
+        total += deleted
+        if deleted < batch:
+            return total

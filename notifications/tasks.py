@@ -15,9 +15,10 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from common.sql import delete_in_batches
 from common.tasks import task
 
 logger = logging.getLogger(__name__)
@@ -61,16 +62,7 @@ def purge_read_notifications_now(*, batch: int | None = None, now=None) -> int:
     batch = batch or settings.HOUSEKEEPING_BATCH
     cutoff = (now or timezone.now()) - timedelta(days=settings.NOTIFICATIONS_READ_RETENTION_DAYS)
     table = Notification._meta.db_table
-    total = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE read_at IS NOT NULL AND read_at < %s "
-                f"LIMIT %s FOR UPDATE SKIP LOCKED)", [cutoff, batch])
-            deleted = cursor.rowcount
-        total += deleted
-        if deleted < batch:
-            return total
+    return delete_in_batches(table, "read_at IS NOT NULL AND read_at < %s", [cutoff], batch=batch)
 
 
 @task(name="notifications.purge_read_notifications", soft_time_limit=300, time_limit=330)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
+from common.sql import delete_in_batches
 from common.tasks import task
 
 logger = logging.getLogger(__name__)
@@ -22,16 +22,7 @@ def purge_refresh_tokens_now(*, batch: int | None = None, now=None) -> int:
     batch = batch or settings.HOUSEKEEPING_BATCH
     cutoff = (now or timezone.now()) - settings.GRAPHQL_JWT["JWT_REFRESH_EXPIRATION_DELTA"]
     table = RefreshToken._meta.db_table
-    total = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE revoked IS NOT NULL OR created < %s "
-                f"LIMIT %s FOR UPDATE SKIP LOCKED)", [cutoff, batch])
-            deleted = cursor.rowcount
-        total += deleted
-        if deleted < batch:
-            return total
+    return delete_in_batches(table, "revoked IS NOT NULL OR created < %s", [cutoff], batch=batch)
 
 
 @task(name="users.purge_refresh_tokens", soft_time_limit=300, time_limit=330)
