@@ -59,7 +59,8 @@ def value(samples: dict, name: str, **labels) -> float:
 
 
 def post(server, body: bytes, token=None) -> int:
-    headers = {"Content-Type": "application/json"}
+    # application/graphql-response+json: a request error (a parse error) is an HTTP 400 (the spec).
+    headers = {"Content-Type": "application/json", "Accept": "application/graphql-response+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(f"{server.http}/graphql", data=body, headers=headers)
