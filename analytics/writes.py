@@ -19,6 +19,12 @@ from .hours import hour_of, now_ts
 logger = logging.getLogger(__name__)
 
 MAX_VIEW_IDS = 100
+
+
+def check_view_batch(post_ids) -> None:
+    """The one rule on a batch of views: at most MAX_VIEW_IDS ids, repeats included (ValidationError)."""
+    if len(post_ids) > MAX_VIEW_IDS:
+        raise ValidationError({"post_ids": ValidationError(f"At most {MAX_VIEW_IDS} posts at once.", code="too_many")})
 # Interaction kinds as services name them -> their one-letter field suffix.
 KINDS = {"views": "v", "likes": "l", "comments": "c", "shares": "s"}
 
@@ -81,10 +87,9 @@ def record_views(viewer, post_ids: Iterable[int], *, fingerprint: str | None = N
 
     Cost: one indexed SQL query (which posts exist, and their authors) and one Redis round trip.
     """
+    post_ids = list(post_ids)
+    check_view_batch(post_ids)
     ids = list(dict.fromkeys(int(pk) for pk in post_ids))
-    if len(ids) > MAX_VIEW_IDS:
-        raise ValidationError({"post_ids": ValidationError(
-            f"At most {MAX_VIEW_IDS} posts at once.", code="too_many")})
     if not ids:
         return 0
     authors = dict(Post.objects.filter(pk__in=ids).values_list("pk", "author_id"))

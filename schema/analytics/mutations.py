@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import graphene
-from django.core.exceptions import ValidationError
 
 from analytics import writes
 
@@ -55,9 +54,7 @@ class RecordPostViews(BaseMutation):
 
     @classmethod
     def perform(cls, info, viewer, post_ids):
-        if len(post_ids) > writes.MAX_VIEW_IDS:
-            raise ValidationError({"post_ids": ValidationError(
-                f"At most {writes.MAX_VIEW_IDS} posts at once.", code="invalid")})
+        writes.check_view_batch(post_ids)  # before parsing: unparseable ids count too
         pks = [parsed[1] for parsed in (parse_global_id(value, "Post") for value in post_ids) if parsed]
         recorded = writes.record_views(viewer, pks, fingerprint=_fingerprint(info.context))
         return {"recorded": recorded}
