@@ -326,6 +326,11 @@ GRAPHENE = {
     "SUBSCRIPTION_PATH": "/graphql",
 }
 
+# --- Client addresses (common/client_address.py): every per-address limit --------------------------
+# Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; empty: the header is
+# ignored and the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+
 # --- GraphQL over HTTP (schema/core/views.py, schema/core/persisted.py; README "Using the API from a client")
 # At most this many operations in one batched POST (a JSON array).
 GRAPHQL_BATCH_MAX_OPERATIONS = int(os.environ.get("GRAPHQL_BATCH_MAX_OPERATIONS", "10"))
