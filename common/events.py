@@ -12,11 +12,14 @@ Event kinds and their data (ids only; subscribers load what their selection need
 - ``comment_added``: comment_id, post_id
 - ``share_created``: share_id, post_id, user_id
 - ``notification_created``: notification_id, recipient_id
+- ``session_revoked``: user_id, session_id  (a login session ended: logout, refresh-token replay)
+- ``user_deactivated``: user_id  (an account was deactivated or deleted)
 
 Each event goes to ONE channel-layer group (:func:`group_of`), so a process listening to it
 gets it once, however many of its websockets want it:
 - per post: ``post.<id>.updated`` (postUpdated), ``post.<id>.comments`` (commentAdded);
-- per user: ``user.<id>.notifications`` (notificationReceived);
+- per user: ``user.<id>.notifications`` (notificationReceived), ``user.<id>.sessions`` (the
+  last two kinds: that user's open websockets are closed, schema/realtime/sessions.py);
 - global: ``posts.created`` (postCreated, feedUpdated), ``posts.deleted`` (postDeleted),
   ``shares.created`` (feedUpdated).
 A new post by an author with a million followers is one message per process, not a million:
@@ -53,6 +56,10 @@ def notifications_group(user_id: int) -> str:
     return f"user.{int(user_id)}.notifications"
 
 
+def sessions_group(user_id: int) -> str:
+    return f"user.{int(user_id)}.sessions"
+
+
 _GROUPS = {
     "post_created": lambda data: POSTS_CREATED,
     "post_updated": lambda data: post_updated_group(data["post_id"]),
@@ -60,6 +67,8 @@ _GROUPS = {
     "comment_added": lambda data: comments_group(data["post_id"]),
     "share_created": lambda data: SHARES_CREATED,
     "notification_created": lambda data: notifications_group(data["recipient_id"]),
+    "session_revoked": lambda data: sessions_group(data["user_id"]),
+    "user_deactivated": lambda data: sessions_group(data["user_id"]),
 }
 
 KINDS = frozenset(_GROUPS)

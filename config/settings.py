@@ -87,7 +87,6 @@ INSTALLED_APPS = [
     # `schema` comes before graphene_django so its GraphiQL template wins.
     "schema",
     "graphene_django",
-    "graphql_jwt.refresh_token.apps.RefreshTokenConfig",
     "users",
     "feed",
     "interactions",
@@ -313,6 +312,11 @@ GRAPHQL_JWT = {
     "JWT_REFRESH_EXPIRATION_DELTA": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
     "JWT_ALGORITHM": "HS256",
     "JWT_SECRET_KEY": SECRET_KEY,
+    # Access tokens carry the user id (sub), a token id (jti) and their login session (sid); their
+    # claims are checked strictly (schema/core/auth.py). Refresh tokens: users.RefreshToken.
+    "JWT_PAYLOAD_HANDLER": "schema.core.auth.jwt_payload",
+    "JWT_DECODE_HANDLER": "schema.core.auth.jwt_decode",
+    "JWT_REFRESH_TOKEN_MODEL": "users.RefreshToken",
 }
 
 GRAPHENE = {
@@ -325,6 +329,19 @@ GRAPHENE = {
     "GRAPHIQL_SHOULD_PERSIST_HEADERS": True,
     "SUBSCRIPTION_PATH": "/graphql",
 }
+
+# --- Abuse limits on logging in and registering (users/throttle.py; README "Limits on logging in")
+# Failed logins: this many per account (per client address) cost nothing; then each failure doubles the
+# wait before the next attempt, from LOGIN_BACKOFF_BASE_SECONDS up to LOGIN_BACKOFF_MAX_SECONDS.
+LOGIN_FAILURES_FREE_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_FREE_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_FREE_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_FREE_PER_ADDRESS", "20"))
+LOGIN_BACKOFF_BASE_SECONDS = float(os.environ.get("LOGIN_BACKOFF_BASE_SECONDS", "1"))
+LOGIN_BACKOFF_MAX_SECONDS = float(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "900"))
+# Failures are forgotten this long after the last one.
+LOGIN_FAILURES_FORGOTTEN_SECONDS = int(os.environ.get("LOGIN_FAILURES_FORGOTTEN_SECONDS", "3600"))
+# Registration attempts per client address per window (seconds).
+REGISTRATIONS_PER_ADDRESS = int(os.environ.get("REGISTRATIONS_PER_ADDRESS", "10"))
+REGISTRATION_WINDOW_SECONDS = int(os.environ.get("REGISTRATION_WINDOW_SECONDS", "3600"))
 
 # --- Client addresses (common/client_address.py): every per-address limit --------------------------
 # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; empty: the header is

@@ -74,6 +74,18 @@ def gql(db) -> GraphQLClient:
 def _clean_redis():
     yield
     cache.delete_pattern("*")
+    clear_auth_keys()
+
+
+def clear_auth_keys() -> None:
+    """Login throttles and the session denylist (users/throttle.py, users/sessions.py) live outside the cache."""
+    from django.conf import settings
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    keys = list(redis.scan_iter(f"{settings.REDIS_KEY_PREFIX}:auth:*", count=1000))
+    if keys:
+        redis.delete(*keys)
 
 
 def make_user(username: str, **extra) -> User:

@@ -1,3 +1,7 @@
+import secrets
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -10,6 +14,7 @@ USERNAME_MIN = 3
 USERNAME_MAX = 30
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 300
+REFRESH_TOKEN_BYTES = 20  # 40 hex characters
 
 username_validator = RegexValidator(
     regex=r"^[A-Za-z0-9_]{3,30}\Z",
@@ -86,3 +91,46 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} -> {self.followee_id}"
+
+
+class RefreshToken(models.Model):
+    """A refresh token: one link of a login session's rotation chain.
+
+    django-graphql-jwt's refresh token (``JWT_REFRESH_TOKEN_MODEL``: the fields and methods it uses)
+    plus ``session``: every token a login's rotations issue shares the login's session id, which
+    the access tokens carry as ``sid``. Rotation revokes the traded-in token and keeps its row, so
+    replaying it is recognised and ends the whole session (users/sessions.py).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token = models.CharField(max_length=255, editable=False)
+    session = models.UUIDField(default=uuid.uuid4, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "users_refreshtoken"
+        constraints = [models.UniqueConstraint(fields=["token"], name="refresh_token_unique")]
+        indexes = [models.Index(fields=["session"], name="refresh_token_session_idx")]
+
+    def __str__(self) -> str:
+        return self.token
+
+    def save(self, *args, **kwargs):
+        if not self.token:
+            self.token = secrets.token_hex(REFRESH_TOKEN_BYTES)
+        super().save(*args, **kwargs)
+
+    def get_token(self) -> str:
+        return self.token
+
+    def expires_at(self):
+        return self.created + settings.GRAPHQL_JWT["JWT_REFRESH_EXPIRATION_DELTA"]
+
+    def is_expired(self, request=None) -> bool:
+        return timezone.now() > self.expires_at()
+
+    def revoke(self, request=None) -> None:
+        self.revoked = timezone.now()
+        self.save(update_fields=["revoked"])

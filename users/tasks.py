@@ -14,15 +14,18 @@ logger = logging.getLogger(__name__)
 
 
 def purge_refresh_tokens_now(*, batch: int | None = None, now=None) -> int:
-    """Deletes refresh tokens that are revoked or expired (older than JWT_REFRESH_EXPIRATION_DELTA), in
-    batches of ``batch`` rows, one short transaction each; returns how many. Idempotent."""
-    from django.apps import apps
+    """Deletes refresh tokens that are expired (older than JWT_REFRESH_EXPIRATION_DELTA), or revoked in a
+    session that has ended (a traded-in token of a live session is kept: replaying it must still end
+    the session, users/sessions.py), in batches of ``batch`` rows, one short transaction each; returns
+    how many. Idempotent."""
+    from .models import RefreshToken
 
-    RefreshToken = apps.get_model("refresh_token", "RefreshToken")  # django-graphql-jwt's (no import of it here)
     batch = batch or settings.HOUSEKEEPING_BATCH
     cutoff = (now or timezone.now()) - settings.GRAPHQL_JWT["JWT_REFRESH_EXPIRATION_DELTA"]
     table = RefreshToken._meta.db_table
-    return delete_in_batches(table, "revoked IS NOT NULL OR created < %s", [cutoff], batch=batch)
+    ended = (f"revoked IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} live "
+             f"WHERE live.session = {table}.session AND live.revoked IS NULL)")
+    return delete_in_batches(table, f"created < %s OR ({ended})", [cutoff], batch=batch)
 
 
 @task(name="users.purge_refresh_tokens", soft_time_limit=300, time_limit=330)

@@ -4,22 +4,86 @@ The token is checked once per request (HTTP) or per connection (websocket),
 before execution, by :func:`authenticate`. A bad token is a top-level
 UNAUTHENTICATED error; no token at all is an anonymous viewer who can still
 read public data. Resolvers ask :func:`get_viewer` / :func:`require_viewer`.
+
+Access tokens (signed here; ``GRAPHQL_JWT`` in config/settings.py names the two handlers below):
+``sub`` the user's id, ``username``, ``jti`` a token id, ``sid`` the login session
+(users/sessions.py: the refresh tokens' chain), ``exp`` and ``origIat``. A token is accepted only
+if every claim has its type, ``exp`` is a number, the user with that id exists and is active (a
+deleted account's token does not pass to a new account of the same name), and its session has not
+ended (logout, refresh-token replay: a denylist in Redis).
 """
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import jwt
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.dispatch import receiver
-from django.utils import timezone
 from graphql_jwt.exceptions import JSONWebTokenError, JSONWebTokenExpired
-from graphql_jwt.refresh_token.signals import refresh_token_rotated
-from graphql_jwt.refresh_token.utils import get_refresh_token_model
-from graphql_jwt.utils import get_payload, get_user_by_payload
+from graphql_jwt.settings import jwt_settings
+from graphql_jwt.shortcuts import get_token
+from graphql_jwt.utils import get_payload
+
+from users import sessions
 
 from .errors import Unauthenticated
 
 BEARER = "bearer"
+_MAX_ID = 2**63 - 1
+
+
+def jwt_payload(user, context=None) -> dict:
+    """The claims of a new access token (``JWT_PAYLOAD_HANDLER``); ``sid`` is added by :func:`access_token`."""
+    now = int(time.time())
+    return {
+        "sub": str(user.pk),
+        "username": user.get_username(),
+        "jti": uuid.uuid4().hex,
+        "exp": now + int(jwt_settings.JWT_EXPIRATION_DELTA.total_seconds()),
+        "origIat": now,
+    }
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def jwt_decode(token, context=None) -> dict:
+    """``JWT_DECODE_HANDLER``: the signature, ``exp`` (required, a number) and every claim's type."""
+    payload = jwt.decode(
+        token,
+        jwt_settings.JWT_PUBLIC_KEY or jwt_settings.JWT_SECRET_KEY,
+        algorithms=[jwt_settings.JWT_ALGORITHM],
+        options={"require": ["exp", "sub", "jti"], "verify_exp": True},
+        leeway=jwt_settings.JWT_LEEWAY,
+    )
+    sub = payload.get("sub")
+    if not _number(payload.get("exp")):
+        raise jwt.InvalidTokenError("exp must be a number")
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) <= 19 and int(sub) <= _MAX_ID):
+        raise jwt.InvalidTokenError("sub must be a user id")
+    if not isinstance(payload.get("username"), str) or not isinstance(payload.get("jti"), str):
+        raise jwt.InvalidTokenError("username and jti must be strings")
+    if "sid" in payload and not (isinstance(payload["sid"], str) and _uuid(payload["sid"])):
+        raise jwt.InvalidTokenError("sid must be a session id")
+    if "origIat" in payload and not _number(payload["origIat"]):
+        raise jwt.InvalidTokenError("origIat must be a number")
+    return payload
+
+
+def _uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def access_token(user, session) -> str:
+    """A signed access token for ``user`` in the login session ``session`` (a users.RefreshToken)."""
+    return get_token(user, sid=str(session.session))
 
 
 def token_from_header(value: str | None) -> str | None:
@@ -36,17 +100,27 @@ def token_from_header(value: str | None) -> str | None:
 
 
 def user_from_token(token: str):
-    """The active user an access token names. Raises Unauthenticated, with a plain message, otherwise."""
+    """The active user an access token names. Raises Unauthenticated, with a plain message, otherwise.
+
+    The user carries the token's session id as ``auth_session_id`` (None for a token minted without
+    a login, e.g. by tests), so a websocket can be closed when that session ends.
+    """
     try:
         payload = get_payload(token)
-        user = get_user_by_payload(payload)
     except JSONWebTokenExpired:
         raise Unauthenticated("The access token has expired; refresh it.") from None
     except (JSONWebTokenError, jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
         # A malformed or forged token is the caller's problem, not a 500 (a database outage still is).
         raise Unauthenticated("The access token is not valid.") from None
+    user = get_user_model().objects.filter(pk=int(payload["sub"])).first()
     if user is None:
         raise Unauthenticated("The access token's user no longer exists.")
+    if not user.is_active:
+        raise Unauthenticated("The access token is not valid.")
+    session = payload.get("sid")
+    if session is not None and sessions.session_is_ended(session):
+        raise Unauthenticated("The access token's session has ended; log in again.")
+    user.auth_session_id = session
     return user
 
 
@@ -73,23 +147,5 @@ def require_viewer(info):
     return user
 
 
-@receiver(refresh_token_rotated)
-def revoke_rotated_refresh_token(sender, request, refresh_token, **kwargs):
-    """Rotation: the refresh token just traded in stops working.
-
-    The revoke is one conditional UPDATE, so two concurrent refreshes with the same
-    token cannot both succeed: the loser gets an error and issues nothing.
-    """
-    model = get_refresh_token_model()
-    if not refresh_token.user.is_active:
-        # graphql-jwt checks is_active for access tokens only: a deactivated account's refresh
-        # tokens must not keep minting tokens (nor rotate); the token is revoked for good.
-        model.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(revoked=timezone.now())
-        raise JSONWebTokenError("User is disabled")
-    revoked = model.objects.filter(pk=refresh_token.pk, revoked__isnull=True).update(revoked=timezone.now())
-    if not revoked:
-        raise JSONWebTokenError("Invalid refresh token")
-    refresh_token.revoked = timezone.now()
-
-
-__all__ = ["authenticate", "get_viewer", "require_viewer", "user_from_token", "token_from_header"]
+__all__ = ["access_token", "authenticate", "get_viewer", "jwt_decode", "jwt_payload", "require_viewer",
+           "token_from_header", "user_from_token"]

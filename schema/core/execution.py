@@ -39,6 +39,7 @@ from graphql_sync_dataloaders import DeferredExecutionContext
 
 from common.observability import note_graphql_operation
 
+from .credentials import OneCredentialFieldPerDocument
 from .errors import BadUserInput, Forbidden, RequestErrorCode, set_code
 from .limits import QueryComplexityLimits
 
@@ -74,7 +75,7 @@ def _has_nul(value) -> bool:
 
 
 # Extra validation rules (query cost limits plug in here).
-VALIDATION_RULES: list = [NoNulCharacters, QueryComplexityLimits]
+VALIDATION_RULES: list = [NoNulCharacters, OneCredentialFieldPerDocument, QueryComplexityLimits]
 
 
 class ExecutionContext(DeferredExecutionContext):

@@ -43,6 +43,7 @@ from common.request_id import accept_request_id
 
 from . import persisted
 from .auth import authenticate
+from .credentials import MAX_CREDENTIAL_FIELDS, credential_fields, too_many_message
 from .errors import RequestErrorCode, Unauthenticated, request_error
 from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
                         parse_and_validate, root_field_names)
@@ -238,6 +239,9 @@ class GraphQLView(BaseGraphQLView):
             raise Refusal(400, "A batch must hold at least one operation.")
         if len(operations) > limit:
             raise Refusal(400, f"A batch may hold at most {limit} operations; this one has {len(operations)}.")
+        credentials = sum(self._credential_fields(params) for params in operations)
+        if credentials > MAX_CREDENTIAL_FIELDS:
+            raise Refusal(400, too_many_message(credentials), RequestErrorCode.QUERY_TOO_COMPLEX)
         results, headers = [], {}
         for params in operations:
             try:
@@ -250,6 +254,18 @@ class GraphQLView(BaseGraphQLView):
             if "WWW-Authenticate" in outcome.headers:
                 headers["WWW-Authenticate"] = outcome.headers["WWW-Authenticate"]
         return results, 200, headers, False
+
+    def _credential_fields(self, params) -> int:
+        """tokenAuth / register / refreshToken in one operation of a batch (0 if it cannot run anyway)."""
+        if not isinstance(params, dict) or not isinstance(params.get("query"), (str, type(None))):
+            return 0
+        extensions = params.get("extensions")
+        try:
+            resolved = persisted.resolve(params.get("query"), extensions if isinstance(extensions, dict) else None,
+                                         params.get("documentId"))
+            return credential_fields(parse_and_validate(self.schema, resolved.text))
+        except Exception:  # noqa: BLE001 - the operation itself reports what is wrong with it
+            return 0
 
     def _operation(self, request, params, viewer: Viewer, in_batch: bool = False) -> Outcome:
         if not isinstance(params, dict):

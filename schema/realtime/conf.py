@@ -27,6 +27,9 @@ DEFAULTS = {
     "EXECUTOR_THREADS": 4,
     # Events waiting for execution per channel-layer group before the oldest are dropped.
     "MAX_PENDING_EVENTS": 10_000,
+    # Seconds between re-checks of the authenticated sockets' accounts and sessions (closed with 4403
+    # when disabled, deleted or logged out; events close them at once, schema/realtime/sessions.py).
+    "AUTH_RECHECK_INTERVAL": 10.0,
 }
 
 

@@ -28,6 +28,7 @@ from . import operations
 from .conf import conf
 from .executor import run_sync
 from .hub import Sub, get_hub
+from .sessions import get_guard
 
 logger = logging.getLogger("schema.realtime.consumers")
 
@@ -195,6 +196,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     def end_operations(self) -> None:
         """No more messages are queued, no operation goes on."""
         self.closing = True
+        if getattr(self.viewer, "is_authenticated", False):
+            get_guard().unwatch(self)
         for op in self.ops.values():
             if isinstance(op, Sub):
                 self.hub.remove(op)
@@ -221,7 +224,18 @@ class GraphQLSocket(AsyncWebsocketConsumer):
             self.viewer = await run_sync(authenticate, authorization)
         except Unauthenticated:
             return False
+        if self.viewer.is_authenticated:
+            await get_guard().watch(self)  # closed when the session ends or the account is disabled
         return True
+
+    def access_ended(self) -> None:
+        """The viewer's session ended, or the account was disabled or deleted: close with 4403 at once."""
+        if self.close_sent:
+            return
+        self.end_operations()  # private streams stop now, not after the close handshake
+        task = asyncio.get_running_loop().create_task(self.close_with(FORBIDDEN, "Forbidden: the session has ended"))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     def too_many_operations(self) -> dict | None:
         """The RATE_LIMITED error when the connection has MAX_OPERATIONS active operations; else None."""

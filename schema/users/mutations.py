@@ -1,14 +1,34 @@
+import calendar
+
 import graphene
 import graphql_jwt
-from graphql_jwt.refresh_token.shortcuts import create_refresh_token
-from graphql_jwt.shortcuts import get_token
+from graphql_jwt.exceptions import JSONWebTokenError
+from graphql_jwt.utils import get_payload
 
-from users import services
+from common.client_address import client_address
+from users import services, sessions
 from users.models import User as UserModel
+from users.throttle import Throttled
 
+from ..core.auth import access_token
+from ..core.errors import RateLimited
 from ..core.mutations import BaseMutation
 from ..core.node import decode_id
 from .types import User
+
+
+def _rate_limited(error: Throttled) -> RateLimited:
+    return RateLimited(error.message, retryAfter=error.retry_after)
+
+
+def _tokens(payload_type, user, session):
+    """What a login or a refresh answers: the access token, its claims, the session's next refresh token."""
+    token = access_token(user, session)
+    payload = payload_type(payload=get_payload(token),
+                           refresh_expires_in=calendar.timegm(session.expires_at().utctimetuple()))
+    payload.token = token  # fields django-graphql-jwt adds to the type (not constructor arguments)
+    payload.refresh_token = session.get_token()
+    return payload
 
 
 class Register(BaseMutation):
@@ -28,13 +48,13 @@ class Register(BaseMutation):
 
     @classmethod
     def perform(cls, info, viewer, **data):
-        user = services.user_create(**data)
+        try:
+            user = sessions.register(address=client_address(info.context), **data)
+        except Throttled as error:
+            raise _rate_limited(error) from None
         info.context.user = user  # logged in from here on: the payload shows the account's own fields
-        return {
-            "user": user,
-            "token": get_token(user),
-            "refresh_token": create_refresh_token(user).get_token(),
-        }
+        session = sessions.session_start(user)
+        return {"user": user, "token": access_token(user, session), "refresh_token": session.get_token()}
 
 
 class UpdateProfile(BaseMutation):
@@ -98,17 +118,60 @@ class UnfollowUser(_FollowAction):
     service = staticmethod(services.follow_delete)
 
 
+class ObtainJSONWebToken(graphql_jwt.ObtainJSONWebToken):
+    # django-graphql-jwt's login, through users.sessions.login (throttled before any hashing).
+    # (No docstring: it would be the type's description; JWT_DESCRIPTIONS gives it.)
+
+    @classmethod
+    def mutate(cls, root, info, password, **kwargs):
+        try:
+            user = sessions.login(username=kwargs.get("username"), password=password,
+                                  address=client_address(info.context))
+        except Throttled as error:
+            raise _rate_limited(error) from None
+        except sessions.LoginFailed as error:
+            raise JSONWebTokenError(str(error)) from None
+        info.context.user = user
+        return _tokens(cls, user, sessions.session_start(user))
+
+
+class Refresh(graphql_jwt.Refresh):
+    # django-graphql-jwt's refresh, through users.sessions.session_rotate (replay ends the session).
+    # (No docstring: it would be the type's description; JWT_DESCRIPTIONS gives it.)
+
+    @classmethod
+    def mutate(cls, root, info, refresh_token=None, **kwargs):
+        try:
+            session = sessions.session_rotate(refresh_token)
+        except sessions.InvalidRefreshToken as error:
+            raise JSONWebTokenError(str(error)) from None
+        return _tokens(cls, session.user, session)
+
+
+class Revoke(graphql_jwt.Revoke):
+    # django-graphql-jwt's revoke, through users.sessions.refresh_token_revoke (ends the session).
+    # (No docstring: it would be the type's description; JWT_DESCRIPTIONS gives it.)
+
+    @classmethod
+    def mutate(cls, root, info, refresh_token=None, **kwargs):
+        try:
+            revoked = sessions.refresh_token_revoke(refresh_token)
+        except sessions.InvalidRefreshToken as error:
+            raise JSONWebTokenError(str(error)) from None
+        return cls(revoked=calendar.timegm(revoked.utctimetuple()))
+
+
 class UserMutations(graphene.ObjectType):
     register = Register.Field()
-    token_auth = graphql_jwt.ObtainJSONWebToken.Field(
+    token_auth = ObtainJSONWebToken.Field(
         description="Logs in: a short-lived access token and a long-lived refresh token."
     )
-    refresh_token = graphql_jwt.Refresh.Field(
+    refresh_token = Refresh.Field(
         description="Trades a refresh token for a new access token and a new refresh token; "
         "the old refresh token stops working."
     )
     verify_token = graphql_jwt.Verify.Field(description="Checks an access token and returns its claims.")
-    revoke_token = graphql_jwt.Revoke.Field(description="Revokes a refresh token (logs out).")
+    revoke_token = Revoke.Field(description="Revokes a refresh token (logs out).")
     update_profile = UpdateProfile.Field()
     follow_user = FollowUser.Field()
     unfollow_user = UnfollowUser.Field()

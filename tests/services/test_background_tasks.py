@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from graphql_jwt.refresh_token.models import RefreshToken
+from users.models import RefreshToken
 
 from analytics import keys, trends, writes
 from analytics.models import PostStatsBucket
