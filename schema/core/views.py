@@ -138,6 +138,14 @@ class Viewer:
         return self._user
 
 
+def _retry_after(errors) -> dict:
+    """``Retry-After`` for a field refused with RATE_LIMITED and a ``retryAfter`` hint (a throttled login)."""
+    waits = [e["extensions"]["retryAfter"] for e in errors or ()
+             if e.get("extensions", {}).get("code") == RequestErrorCode.RATE_LIMITED
+             and isinstance(e["extensions"].get("retryAfter"), int)]
+    return {"Retry-After": str(max(waits))} if waits else {}
+
+
 def needs_no_viewer(document, operation) -> bool:
     """Token mutations only, or introspection only: answered anonymously, whatever the header says."""
     names = root_field_names(document, operation)
@@ -325,7 +333,7 @@ class GraphQLView(BaseGraphQLView):
         body["data"] = result.data
         cacheable = (not in_batch and request.method == "GET" and not result.errors
                      and not request.headers.get("Authorization"))
-        return Outcome(body, 200, cacheable=cacheable)
+        return Outcome(body, 200, cacheable=cacheable, headers=_retry_after(body.get("errors")))
 
     # --- writing the response -----------------------------------------------------------------
     def _respond(self, request, media, body, status, headers=None, cacheable=False) -> HttpResponse:
