@@ -41,11 +41,12 @@ class SocketContext:
     Loaders keep their cache on it, so a new one is made for every execution.
     """
 
-    def __init__(self, user, request_id: str):
+    def __init__(self, user, request_id: str, address: str | None = None):
         self.user = user
         self.request_id = request_id
         self.headers: dict = {}
-        self.META: dict = {}
+        # The client's address, already resolved from the socket's scope (common.client_address).
+        self.META: dict = {"REMOTE_ADDR": address} if address else {}
 
 
 # --- topics ---------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def start(schema, viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str):
+def start(schema, viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str,
+          address: str | None = None):
     """Runs a query or mutation of ``schema``, or sets up a subscription. Returns Refused, SingleResult or Stream."""
     schema = graphql_schema(schema)
     if persisted.trusted_path():  # trusted documents: as over HTTP, only the manifest's texts run
@@ -129,7 +131,7 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
     kind = operation_type(document, operation_name)
     if kind is None:
         return Refused([BadUserInput(UNKNOWN_OPERATION).as_dict()])
-    context = SocketContext(viewer, request_id)
+    context = SocketContext(viewer, request_id, address)
     if kind != OperationType.SUBSCRIPTION:
         result = execute(schema, document, context=context, variables=variables, operation_name=operation_name)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):

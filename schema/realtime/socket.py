@@ -22,6 +22,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
 
+from common.client_address import client_address
+
 from ..core.auth import authenticate
 from ..core.errors import RateLimited, RequestErrorCode, Unauthenticated, request_error
 from . import operations
@@ -275,7 +277,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """
         result = await run_sync(
             operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
-            payload.get("operationName"), operations.new_request_id(),
+            payload.get("operationName"), operations.new_request_id(), address=client_address(self.scope),
         )
         if self.ops.get(op_id) is not pending:
             return None

@@ -127,3 +127,49 @@ async def test_anonymous_sockets_are_not_watched(sockets):
     await socket.send({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }"}})
     assert (await socket.recv())["type"] == "next"
     assert get_guard().by_user == {} and get_guard().joined == set()
+
+
+# --- the same token checks and login limits over websockets ---------------------------------------
+@PROTOCOLS
+async def test_connection_init_refuses_an_ended_session_and_bad_claims(sockets, protocol):
+    import jwt
+    from django.conf import settings
+
+    alice, session, token = await db(logged_in, "alice")
+    await db(sessions.session_end, session.session, alice.pk)
+    bad_claims = jwt.encode({"sub": str(alice.pk), "username": {"x": 1}, "jti": "j", "exp": 9999999999},
+                            settings.SECRET_KEY, algorithm="HS256")
+    no_exp = jwt.encode({"sub": str(alice.pk), "username": "alice", "jti": "j"}, settings.SECRET_KEY,
+                        algorithm="HS256")
+    for bad in (token, bad_claims, no_exp):
+        socket = await sockets((protocol,), init=False)
+        await socket.send({"type": "connection_init", "payload": {"authorization": f"Bearer {bad}"}})
+        assert await socket.expect_close() == 4403
+
+
+async def test_logins_over_a_websocket_are_throttled_and_counted_by_address(sockets, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from tests.support.websockets import Socket
+
+    await db(make_user, "alice")
+    socket = Socket((TRANSPORT,))
+    socket.comm.scope["client"] = ("203.0.113.5", 40000)  # as daphne gives it
+    assert await socket.connect()
+    await socket.init()
+    query = 'mutation { tokenAuth(username: "alice", password: "wrong") { token } }'
+    codes = []
+    for index in range(6):
+        await socket.send({"id": str(index), "type": "subscribe", "payload": {"query": query}})
+        message = await socket.recv()
+        codes.append(message["payload"]["errors"][0]["extensions"]["code"])
+        await socket.recv()  # complete
+    assert codes == ["UNAUTHENTICATED"] * 5 + ["RATE_LIMITED"]
+    redis = sessions._redis()
+    assert await db(redis.hget, f"{settings.REDIS_KEY_PREFIX}:auth:fail:a:203.0.113.5", "n") == b"5"
+
+    aliased = "mutation { " + " ".join(
+        f'a{i}: tokenAuth(username: "alice", password: "g{i}") {{ token }}' for i in range(100)) + " }"
+    await socket.send({"id": "many", "type": "subscribe", "payload": {"query": aliased}})
+    message = await socket.recv()
+    assert message["type"] == "error" and message["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    await socket.disconnect()
