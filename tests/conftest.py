@@ -12,6 +12,11 @@ from graphql_jwt.shortcuts import get_token
 
 from users.models import User
 
+# The Celery worker fixtures (one session-scoped worker thread for the whole run): registered once here,
+# never imported into test modules (an imported session fixture is a new fixture per module: a second
+# worker thread in the same process never becomes ready).
+pytest_plugins = ["tests.support.celery"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
