@@ -342,8 +342,8 @@ GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS") or None
 
 # --- Query cost and rate limits (schema/core/cost.py, common/ratelimit.py; README "Limits") ----------------------
 # A request that may return more nodes than this (each list multiplies by `first` of its parents) is refused
-# before any SQL with QUERY_TOO_COMPLEX. Calibrated on the standard data set: a query at the limit runs < 2 s.
-GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "50000"))
+# before any SQL with QUERY_TOO_COMPLEX. Calibrated on the standard data set (README "Limits").
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "20000"))
 # Every operation costs points (one per 100 nodes, at least 1; a mutation field GRAPHQL_MUTATION_COST more),
 # charged against a budget per user (per client address when anonymous) that refills every window.
 GRAPHQL_RATE_LIMIT_POINTS = int(os.environ.get("GRAPHQL_RATE_LIMIT_POINTS", "5000"))

@@ -39,7 +39,7 @@ UNKNOWN = object()  # a variable whose value is not known yet (validation): coun
 
 
 def max_nodes() -> int:
-    return int(getattr(settings, "GRAPHQL_MAX_NODES", 50_000))
+    return int(getattr(settings, "GRAPHQL_MAX_NODES", 20_000))
 
 
 def mutation_cost() -> int:
