@@ -340,6 +340,30 @@ GRAPHQL_APQ_MAX_BYTES = int(os.environ.get("GRAPHQL_APQ_MAX_BYTES", str(64 * 102
 # output, GraphQL Code Generator's persisted documents, or Apollo's manifest); set, only its documents run.
 GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS") or None
 
+# --- Query cost and rate limits (schema/core/cost.py, common/ratelimit.py; README "Limits") ----------------------
+# A request that may return more nodes than this (each list multiplies by `first` of its parents) is refused
+# before any SQL with QUERY_TOO_COMPLEX. Calibrated on the standard data set (README "Limits").
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "20000"))
+# Every operation costs points (one per 100 nodes, at least 1; a mutation field GRAPHQL_MUTATION_COST more),
+# charged against a budget per user (per client address when anonymous) that refills every window.
+GRAPHQL_RATE_LIMIT_POINTS = int(os.environ.get("GRAPHQL_RATE_LIMIT_POINTS", "5000"))
+GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS = int(os.environ.get("GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS", "1000"))
+GRAPHQL_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("GRAPHQL_RATE_LIMIT_WINDOW_SECONDS", "3600"))
+GRAPHQL_MUTATION_COST = int(os.environ.get("GRAPHQL_MUTATION_COST", "5"))
+# Subscription events delivered cost one point per this many.
+GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT = int(os.environ.get("GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", "10"))
+# At most this many HTTP GraphQL requests of one caller run at once (across processes).
+GRAPHQL_MAX_CONCURRENT_REQUESTS = int(os.environ.get("GRAPHQL_MAX_CONCURRENT_REQUESTS", "8"))
+# Writes per user per window (secondary limits, as Mastodon's and GitHub's): "kind=count", window as above.
+GRAPHQL_WRITE_LIMITS = {
+    kind: int(os.environ.get(f"GRAPHQL_WRITE_LIMIT_{kind.upper()}", default))
+    for kind, default in (("posts", "300"), ("comments", "600"), ("likes", "1000"), ("follows", "400"))
+}
+# The parse/validation cache holds documents whose query texts add up to at most this many bytes.
+GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(8 * 1024 * 1024)))
+# Off: `__schema` / `__type` are refused and error messages make no "Did you mean ...?" suggestions.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+
 # --- The rest -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

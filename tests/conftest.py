@@ -76,6 +76,14 @@ def gql(db) -> GraphQLClient:
 
 
 @pytest.fixture(autouse=True)
+def _generous_limits(settings):
+    """Budgets no test workload reaches; the tests of the limits (tests/api/test_rate_limits.py) set small ones."""
+    settings.GRAPHQL_RATE_LIMIT_POINTS = settings.GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS = 10**9
+    settings.GRAPHQL_MAX_CONCURRENT_REQUESTS = 10_000
+    settings.GRAPHQL_WRITE_LIMITS = {kind: 10**9 for kind in settings.GRAPHQL_WRITE_LIMITS}
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis():
     yield
     cache.delete_pattern("*")

@@ -16,6 +16,10 @@ Status codes and media types (what a client does with each: the README, "Using t
   token never blocks logging in again or loading the schema.
 - A JSON array is a batch (Apollo's BatchHttpLink): each operation runs as if sent alone (the token is
   checked once), results in order, 200; at most ``GRAPHQL_BATCH_MAX_OPERATIONS`` (10) operations.
+- Limits (README "Limits and rate limits"): a document over the node limit is QUERY_TOO_COMPLEX before any
+  SQL; an operation over the caller's point budget, or a caller with too many requests running, gets 429
+  with ``Retry-After`` and RATE_LIMITED. Every response carries ``X-RateLimit-Limit``, ``-Remaining``,
+  ``-Used`` and ``-Reset`` (schema/core/budget.py).
 - Anonymous GET queries that succeed are cacheable by URL (``Cache-Control: public, max-age=…``,
   ``GRAPHQL_GET_MAX_AGE``); everything else is ``no-store``.
 """
@@ -41,9 +45,13 @@ from graphql import OperationType, get_operation_ast, print_schema
 
 from common.request_id import accept_request_id
 
-from . import persisted
+from common import ratelimit
+from common.metrics import count_rate_limit_refusal
+
+from . import budget, persisted
 from .auth import authenticate
-from .errors import RequestErrorCode, Unauthenticated, request_error
+from .cost import operation_cost
+from .errors import QueryTooComplex, RequestErrorCode, Unauthenticated, request_error
 from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
                         parse_and_validate, root_field_names)
 
@@ -188,10 +196,11 @@ class GraphQLView(BaseGraphQLView):
             if request.method not in ("GET", "POST"):
                 raise Refusal(405, "GraphQL accepts GET (queries) and POST.", headers={"Allow": "GET, POST"})
             body = self._read(request)
-            viewer = Viewer(request.headers.get("Authorization"))
-            if isinstance(body, list):
-                return self._respond(request, media, *self._batch(request, body, viewer))
-            outcome = self._operation(request, body, viewer)
+            viewer = request.graphql_viewer = Viewer(request.headers.get("Authorization"))
+            with concurrency_slot(request, viewer):
+                if isinstance(body, list):
+                    return self._respond(request, media, *self._batch(request, body, viewer))
+                outcome = self._operation(request, body, viewer)
         except Refusal as refusal:
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
@@ -247,9 +256,11 @@ class GraphQLView(BaseGraphQLView):
             except Exception as error:  # noqa: BLE001 - one operation's failure is its own
                 outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
             results.append(outcome.body)
-            if "WWW-Authenticate" in outcome.headers:
-                headers["WWW-Authenticate"] = outcome.headers["WWW-Authenticate"]
-        return results, 200, headers, False
+            for name in ("WWW-Authenticate", "Retry-After"):
+                if name in outcome.headers:
+                    headers[name] = outcome.headers[name]
+        limited = all(outcome_codes(body) == [RequestErrorCode.RATE_LIMITED] for body in results)
+        return results, 429 if limited else 200, headers, False
 
     def _operation(self, request, params, viewer: Viewer, in_batch: bool = False) -> Outcome:
         if not isinstance(params, dict):
@@ -300,6 +311,14 @@ class GraphQLView(BaseGraphQLView):
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         request.user = user
         request.__dict__.pop("_loaders", None)  # each operation of a batch has its own loaders
+        try:  # the cost before any SQL: over the node limit, or over the caller's budget, it does not run
+            cost = operation_cost(graphql_schema(self.schema), document, operation, variables)
+        except QueryTooComplex as error:
+            return Outcome({"errors": [format_error(error, request.request_id)]}, request_error=True)
+        charged = budget.charge(request, cost.points)
+        if not charged.allowed:
+            return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
+                           headers={"Retry-After": str(charged.retry_after)})
         result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
         body = {}
         if result.errors:
@@ -325,7 +344,57 @@ class GraphQLView(BaseGraphQLView):
             response["Cache-Control"] = "no-store"
         patch_vary_headers(response, ("Accept", "Authorization"))
         response["X-Request-ID"] = request.request_id
+        for key, value in budget.headers(request_budget(request)).items():
+            response[key] = value
         return response
+
+
+def outcome_codes(body: dict) -> list:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+def request_caller(request) -> str:
+    """Whose budget a request spends: its user when its token is valid, else its client address."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        viewer = getattr(request, "graphql_viewer", None)
+        try:
+            user = viewer.user() if viewer is not None else None
+        except Unauthenticated:
+            user = None
+    return budget.caller_of(request, user)
+
+
+def request_budget(request) -> ratelimit.Budget:
+    """The budget after the request's last charge; read (not charged) when nothing was charged."""
+    return getattr(request, "rate_limit", None) or budget.peek(request_caller(request))
+
+
+class concurrency_slot:
+    """At most GRAPHQL_MAX_CONCURRENT_REQUESTS requests of one caller at once, across processes
+    (common.ratelimit.acquire); one more is refused with 429 and RATE_LIMITED."""
+
+    def __init__(self, request, viewer: Viewer):
+        self.request = request
+        self.who = None
+        self.token = None
+
+    def __enter__(self):
+        cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
+        if cap <= 0:
+            return self
+        self.who = request_caller(self.request)
+        self.token = ratelimit.acquire("concurrent", self.who, cap)
+        if self.token is None:
+            count_rate_limit_refusal("concurrent")
+            raise Refusal(429, f"Too many requests at once (at most {cap}); wait for one to finish.",
+                          RequestErrorCode.RATE_LIMITED, headers={"Retry-After": "1"})
+        return self
+
+    def __exit__(self, *exc):
+        if self.token is not None:
+            ratelimit.release("concurrent", self.who, self.token)
+        return False
 
 
 # --- /schema.graphql: the served schema as SDL ----------------------------------------------------------

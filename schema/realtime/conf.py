@@ -9,6 +9,8 @@ DEFAULTS = {
     "CONNECTION_INIT_TIMEOUT": 3.0,
     # Active operations (subscriptions, plus queries and mutations still running) per connection.
     "MAX_OPERATIONS": 100,
+    # Messages a client may send per second (bursts of twice as many); more closes the connection with 4429.
+    "MAX_MESSAGES_PER_SECOND": 100,
     # Largest incoming message, in bytes (UTF-8).
     "MAX_MESSAGE_BYTES": 64 * 1024,
     # Outgoing messages waiting to be written to one connection.

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from ..core import budget
 from ..core.auth import authenticate
 from ..core.errors import RateLimited, RequestErrorCode, Unauthenticated, request_error
 from . import operations
@@ -39,6 +42,7 @@ SUBPROTOCOL_NOT_ACCEPTABLE = 4406
 INIT_TIMEOUT = 4408
 DUPLICATE_ID = 4409
 TOO_MANY_INITS = 4429
+TOO_MANY_MESSAGES = 4429  # a connection-level flood (operations over budget get RATE_LIMITED errors instead)
 INTERNAL_ERROR = 4500
 # A client that can't keep up. (1013 Try Again Later would be the standard code, but daphne's
 # websocket library only sends 1000 and 3000-4999.) graphql-ws clients retry after it.
@@ -68,6 +72,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         self.close_sent = False
         self.hub = None
         self.tasks: set[asyncio.Task] = set()  # operations being started
+        self.events = EventCharges(self)  # subscription events against the caller's budget
+        self.flood = MessageRate()  # messages per second from the client
 
     # --- Channels hooks ----------------------------------------------------------------------
     async def dispatch(self, message):
@@ -91,6 +97,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing:
             return
+        if self.flood.exceeded(float(conf("MAX_MESSAGES_PER_SECOND"))):
+            return await self.close_with(TOO_MANY_MESSAGES, "Too many messages; slow down")
         if text_data is None:
             return await self.bad_message("Messages must be text (JSON).")
         limit = int(conf("MAX_MESSAGE_BYTES"))
@@ -161,6 +169,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """The hub's entry point: one event's result for the subscription ``op_id``."""
         if isinstance(self.ops.get(op_id), Sub):
             self.push(self.format_next(op_id, payload_json))
+            self.events.delivered()
 
     def too_slow(self, why: str) -> None:
         """Drops what is queued and closes with 4503; from now on nothing more is queued."""
@@ -261,7 +270,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """
         result = await run_sync(
             operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
-            payload.get("operationName"), operations.new_request_id(),
+            payload.get("operationName"), operations.new_request_id(), self.client_address(),
         )
         if self.ops.get(op_id) is not pending:
             return None
@@ -282,6 +291,18 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         else:
             self.ops.pop(op_id, None)
         return result
+
+    def client_address(self) -> str:
+        client = (self.scope or {}).get("client")
+        return str(client[0]) if client else ""
+
+    def rate_limited(self) -> None:
+        """The caller's budget is spent: every subscription of the connection ends with RATE_LIMITED."""
+        for op_id, op in list(self.ops.items()):
+            if isinstance(op, Sub):
+                self.end_operation(op_id)
+                self.operation_started(op_id, operations.Refused([RateLimited(
+                    "The rate-limit budget is spent; subscribe again after it resets.").as_dict()]))
 
     def end_operation(self, op_id: str) -> bool:
         """Forgets an operation (the client completed or stopped it); whether it was active."""
@@ -304,3 +325,47 @@ def payload_problem(payload) -> str | None:
     if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
         return '"extensions" must be an object.'
     return None
+
+
+class MessageRate:
+    """Messages per second from one client: a token bucket holding two seconds' worth (a client may
+    subscribe to MAX_OPERATIONS things at once on connecting)."""
+
+    def __init__(self) -> None:
+        self.tokens: float | None = None
+        self.at = 0.0
+
+    def exceeded(self, per_second: float) -> bool:
+        now = time.monotonic()
+        if self.tokens is None:
+            self.tokens = 2 * per_second
+        self.tokens = min(2 * per_second, self.tokens + (now - self.at) * per_second)
+        self.at = now
+        if self.tokens < 1:
+            return True
+        self.tokens -= 1
+        return False
+
+
+class EventCharges:
+    """Subscription events cost a point per GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT delivered (schema/core/budget.py):
+    charged in the executor, off the event loop; over budget, the connection's subscriptions end."""
+
+    def __init__(self, socket: GraphQLSocket) -> None:
+        self.socket = socket
+        self.count = 0
+
+    def delivered(self) -> None:
+        self.count += 1
+        per_point = max(1, int(getattr(settings, "GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", 10)))
+        if self.count % per_point == 0:
+            task = asyncio.get_running_loop().create_task(self._charge())
+            self.socket.tasks.add(task)
+            task.add_done_callback(self.socket.tasks.discard)
+
+    async def _charge(self) -> None:
+        socket = self.socket
+        context = operations.SocketContext(socket.viewer, "", socket.client_address())
+        charged = await run_sync(budget.charge, context, 1, force=True)
+        if not charged.allowed and not socket.closing:
+            socket.rate_limited()
