@@ -175,6 +175,7 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
                                             url=f"{spec['url']}/graphql", body=spec["body"], token=token,
                                             expect=expected, connections=connections, duration=args.duration,
                                             quiet=quiet)
+                    result["body_compared"] = len(expected) <= load.MAX_EXPECT_BYTES
                     spec["rounds"].setdefault(connections, []).append(result)
                     print(f"  [{done}/{total}] round {round_number + 1}, {connections:>2} conns, {spec['label']}: "
                           f"{result['rps']:,.1f} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
