@@ -14,7 +14,6 @@ picks one per connection.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 
@@ -28,6 +27,7 @@ from . import operations
 from .conf import conf
 from .executor import run_sync
 from .hub import Sub, get_hub
+from .wire import BadFrame, TooDeep, decode, unsent_chars
 
 logger = logging.getLogger("schema.realtime.consumers")
 
@@ -68,6 +68,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         self.close_sent = False
         self.hub = None
         self.tasks: set[asyncio.Task] = set()  # operations being started
+        # This connection's fair share of the executor: its operations run at most this many at a
+        # time, the rest wait in order (FIFO), so one socket's heavy queries cannot starve the others.
+        self.run_slots = asyncio.Semaphore(int(conf("OPERATION_CONCURRENCY")))
+        self.init_received = False
+        self.init_timer: asyncio.TimerHandle | None = None
 
     # --- Channels hooks ----------------------------------------------------------------------
     async def dispatch(self, message):
@@ -81,7 +86,24 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept(self.subprotocol)
         self.hub = get_hub()
+        self.init_timer = asyncio.get_running_loop().call_later(
+            float(conf("CONNECTION_INIT_TIMEOUT")), self._init_timeout
+        )
         self.opened()
+
+    def _init_timeout(self) -> None:
+        # Both protocols: a socket that never sends connection_init is closed 4408.
+        if not self.init_received and not self.closing:
+            task = asyncio.get_running_loop().create_task(
+                self.close_with(INIT_TIMEOUT, "Connection initialisation timeout"))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def init_arrived(self) -> None:
+        """connection_init came: the init timeout no longer applies."""
+        self.init_received = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
 
     async def websocket_disconnect(self, message):
         # Channels' default also closes stale DB connections (a thread hop); nothing to close here.
@@ -97,9 +119,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             return await self.too_big(limit)
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            return await self.bad_message("The message is not valid JSON.")
+            message = decode(text_data, int(conf("MAX_JSON_DEPTH")))
+        except TooDeep as error:
+            return await self.close_with(BAD_REQUEST, str(error))
+        except BadFrame as error:
+            return await self.bad_message(str(error))
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return await self.bad_message('A message must be a JSON object with a string "type".')
         try:
@@ -128,7 +152,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def after_send(self, chars: int) -> None:
-        pass
+        """After each message written: a client that leaves more than LAG_MAX_BYTES unread in daphne's
+        buffer is too slow (4503), on both protocols."""
+        unsent = unsent_chars(self.base_send)
+        if unsent is not None and unsent > int(conf("LAG_MAX_BYTES")):
+            self.too_slow(f"{unsent} bytes not yet written to the client")
 
     # --- outgoing ------------------------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -195,6 +223,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     def end_operations(self) -> None:
         """No more messages are queued, no operation goes on."""
         self.closing = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
         for op in self.ops.values():
             if isinstance(op, Sub):
                 self.hub.remove(op)
@@ -259,10 +289,13 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """Runs operations.start; None when the client completed the operation (or the socket closed)
         meanwhile. A Stream is registered with the hub before this returns.
         """
-        result = await run_sync(
-            operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
-            payload.get("operationName"), operations.new_request_id(),
-        )
+        async with self.run_slots:  # this connection's share of the executor, in order
+            if self.ops.get(op_id) is not pending:
+                return None  # completed (or the socket closed) while waiting for a slot
+            result = await run_sync(
+                operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
+                payload.get("operationName"), operations.new_request_id(),
+            )
         if self.ops.get(op_id) is not pending:
             return None
         if isinstance(result, operations.Stream):
