@@ -3,9 +3,10 @@ one SQL query per kind of figure)."""
 
 from __future__ import annotations
 
-from analytics import reads
+from analytics import keys, reads
 from analytics.selectors import top_posts
 
+from ..core.errors import ServiceUnavailable
 from ..core.loaders import Loader
 
 
@@ -20,7 +21,10 @@ class UniqueViewers(Loader):
     """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
 
     def batch(self, post_ids):
-        return reads.unique_viewers(post_ids)
+        try:
+            return reads.unique_viewers(post_ids)
+        except keys.REDIS_DOWN:  # only Redis holds them: the field is an error, the page stands
+            return [ServiceUnavailable("Unique viewers are unavailable right now; try again shortly.")] * len(post_ids)
 
 
 class PostTimelines(Loader):

@@ -41,7 +41,7 @@ from graphql import OperationType, get_operation_ast, print_schema
 
 from common.request_id import accept_request_id
 
-from . import persisted
+from . import outages, persisted
 from .auth import authenticate
 from .errors import RequestErrorCode, Unauthenticated, request_error
 from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
@@ -162,6 +162,12 @@ def _json_param(value, name: str):
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
+def _outcome_of_exception(error: Exception, request_id: str) -> Outcome:
+    """An exception no operation handled: 503 with Retry-After when a backing service is down, else 500."""
+    status, headers = (503, outages.retry_after()) if outages.unavailable(error) else (500, None)
+    return Outcome({"errors": [format_error(error, request_id)]}, status, headers=headers)
+
+
 class GraphQLView(BaseGraphQLView):
     """Built with the schema it serves: ``GraphQLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
 
@@ -195,7 +201,7 @@ class GraphQLView(BaseGraphQLView):
         except Refusal as refusal:
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
-            outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+            outcome = _outcome_of_exception(error, request.request_id)
         return self._respond(request, media or JSON, outcome.body, outcome.status_for(media or JSON),
                              outcome.headers, outcome.cacheable)
 
@@ -245,11 +251,13 @@ class GraphQLView(BaseGraphQLView):
             except Refusal as refusal:
                 outcome = refusal.outcome
             except Exception as error:  # noqa: BLE001 - one operation's failure is its own
-                outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+                outcome = _outcome_of_exception(error, request.request_id)
             results.append(outcome.body)
             if "WWW-Authenticate" in outcome.headers:
                 headers["WWW-Authenticate"] = outcome.headers["WWW-Authenticate"]
-        return results, 200, headers, False
+            if outcome.status == 503:
+                headers.update(outages.retry_after())
+        return results, 503 if "Retry-After" in headers else 200, headers, False
 
     def _operation(self, request, params, viewer: Viewer, in_batch: bool = False) -> Outcome:
         if not isinstance(params, dict):
@@ -307,6 +315,8 @@ class GraphQLView(BaseGraphQLView):
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Outcome(body, request_error=True)  # the operation could not run (e.g. bad variables)
         body["data"] = result.data
+        if result.errors and any(outages.database_down(e.original_error) for e in result.errors):
+            return Outcome(body, 503, headers=outages.retry_after())  # PostgreSQL is down: retry later
         cacheable = (not in_batch and request.method == "GET" and not result.errors
                      and not request.headers.get("Authorization"))
         return Outcome(body, 200, cacheable=cacheable)

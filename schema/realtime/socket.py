@@ -307,8 +307,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
                 logger.exception("realtime: could not join the channel layer")
                 self.ops.pop(op_id, None)
                 self.hub.remove(sub)
-                return operations.Refused([request_error(RequestErrorCode.INTERNAL_SERVER_ERROR,
-                                                         "Subscriptions are unavailable right now.")])
+                return operations.Refused([request_error(RequestErrorCode.SERVICE_UNAVAILABLE,
+                                                         "Subscriptions are unavailable right now; retry shortly.")])
             if self.ops.get(op_id) is not sub:  # completed while joining
                 self.hub.remove(sub)
                 return None
