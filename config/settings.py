@@ -158,17 +158,14 @@ DATABASES["default"]["OPTIONS"]["connect_timeout"] = DB_CONNECT_TIMEOUT
 # config/asgi.py turns it on for servers; DB_POOL=1/0 overrides.
 if env_bool("DB_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    from psycopg_pool import ConnectionPool
-
+    # With a pool Django passes ConnectionPool.check_connection as the pool's check: a pooled connection
+    # is checked (a round trip) before it is lent, so after a PostgreSQL restart no request gets a dead one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
         # Seconds a request waits for a free connection (none while PostgreSQL is down): then 503.
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "2")),
-        # A pooled connection is checked (a round trip) before it is lent: after a PostgreSQL restart
-        # the dead ones are replaced, no request gets one.
-        "check": ConnectionPool.check_connection,
     }
 # Parallel test runs (several developers or CI on one server) can pick their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):

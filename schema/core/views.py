@@ -161,13 +161,13 @@ def _json_param(value, name: str):
         raise Refusal(400, f"`{name}` must be a JSON object.") from None
 
 
-@method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
 def _outcome_of_exception(error: Exception, request_id: str) -> Outcome:
     """An exception no operation handled: 503 with Retry-After when a backing service is down, else 500."""
     status, headers = (503, outages.retry_after()) if outages.unavailable(error) else (500, None)
     return Outcome({"errors": [format_error(error, request_id)]}, status, headers=headers)
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
 class GraphQLView(BaseGraphQLView):
     """Built with the schema it serves: ``GraphQLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
 
