@@ -20,11 +20,22 @@ class PendingViews(Loader):
 class UniqueViewers(Loader):
     """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
 
+    _reachable: bool | None = None
+
+    def load_or_refuse(self, post_id):
+        """The count's future; raises ServiceUnavailable at once when Redis, the only place that holds it,
+        is unreachable (one PING per request): a plain field error, the rest of the page stands."""
+        if self._reachable is None:
+            try:
+                self._reachable = bool(keys.redis().ping())
+            except keys.REDIS_DOWN:
+                self._reachable = False
+        if not self._reachable:
+            raise ServiceUnavailable("Unique viewers are unavailable right now; try again shortly.")
+        return self.load(post_id)
+
     def batch(self, post_ids):
-        try:
-            return reads.unique_viewers(post_ids)
-        except keys.REDIS_DOWN:  # only Redis holds them: the field is an error, the page stands
-            return [ServiceUnavailable("Unique viewers are unavailable right now; try again shortly.")] * len(post_ids)
+        return reads.unique_viewers(post_ids)
 
 
 class PostTimelines(Loader):
