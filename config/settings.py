@@ -148,17 +148,24 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # No JIT: it compiles for tens of milliseconds whenever a plan's estimated cost is high (the home
 # feed's, say), while the queries of this service run in a few milliseconds.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# PostgreSQL unreachable: give up connecting after this many seconds (the request gets HTTP 503,
+# schema/core/outages.py) instead of hanging.
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "2"))
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = DB_CONNECT_TIMEOUT
 # Under ASGI every request runs its sync code in a thread of its own, so a persistent connection
 # (thread-local) is not reused: each request would open a new PostgreSQL connection (~8 ms) and
 # leave it open. A connection pool (psycopg_pool) shares connections between those threads.
 # config/asgi.py turns it on for servers; DB_POOL=1/0 overrides.
 if env_bool("DB_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # With a pool Django passes ConnectionPool.check_connection as the pool's check: a pooled connection
+    # is checked (a round trip) before it is lent, so after a PostgreSQL restart no request gets a dead one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
-        "timeout": 10,
+        # Seconds a request waits for a free connection (none while PostgreSQL is down): then 503.
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "2")),
     }
 # Parallel test runs (several developers or CI on one server) can pick their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
@@ -172,13 +179,19 @@ if not REDIS_URL:
 # Every Redis key (cache, counters, channel groups) carries this prefix, so test
 # runs and several deployments can share one Redis.
 REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "social")
+# Seconds to connect to / wait on Redis before a call fails (cache, counters, event publishing).
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2"))
 
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient",
+                    # Redis unreachable or stuck: fail within this many seconds, never hang a request
+                    # (reads fall back to PostgreSQL: analytics/reads.py, analytics/trends.py).
+                    "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                    "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
     }
 }
 

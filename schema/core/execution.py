@@ -45,6 +45,7 @@ from graphql_sync_dataloaders import DeferredExecutionContext
 
 from common.observability import note_graphql_operation
 
+from . import outages
 from .cost import NodeLimit, max_nodes
 from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, set_code
 from .limits import MERGE_ABORTED, BoundedOverlappingFields, QueryComplexityLimits
@@ -339,6 +340,11 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
     elif isinstance(original, (ValidationError, ObjectDoesNotExist)):
         extensions["code"] = RequestErrorCode.BAD_USER_INPUT.value
         formatted["message"] = "; ".join(getattr(original, "messages", None) or [str(original)])
+    elif outages.unavailable(original):
+        logger.warning("Service unavailable in GraphQL request %s at %s: %r", request_id, formatted.get("path"),
+                       original)
+        formatted["message"] = outages.message_for(original)
+        extensions = {"code": RequestErrorCode.SERVICE_UNAVAILABLE.value}
     else:
         logger.error(
             "Unhandled error in GraphQL request %s at %s", request_id, formatted.get("path"),

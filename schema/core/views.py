@@ -48,7 +48,7 @@ from common.request_id import accept_request_id
 from common import ratelimit
 from common.metrics import count_rate_limit_refusal
 
-from . import budget, persisted
+from . import budget, outages, persisted
 from .auth import authenticate
 from .cost import operation_cost
 from .errors import QueryTooComplex, RequestErrorCode, Unauthenticated, request_error
@@ -169,6 +169,12 @@ def _json_param(value, name: str):
         raise Refusal(400, f"`{name}` must be a JSON object.") from None
 
 
+def _outcome_of_exception(error: Exception, request_id: str) -> Outcome:
+    """An exception no operation handled: 503 with Retry-After when a backing service is down, else 500."""
+    status, headers = (503, outages.retry_after()) if outages.unavailable(error) else (500, None)
+    return Outcome({"errors": [format_error(error, request_id)]}, status, headers=headers)
+
+
 @method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
 class GraphQLView(BaseGraphQLView):
     """Built with the schema it serves: ``GraphQLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
@@ -204,7 +210,7 @@ class GraphQLView(BaseGraphQLView):
         except Refusal as refusal:
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
-            outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+            outcome = _outcome_of_exception(error, request.request_id)
         return self._respond(request, media or JSON, outcome.body, outcome.status_for(media or JSON),
                              outcome.headers, outcome.cacheable)
 
@@ -247,20 +253,24 @@ class GraphQLView(BaseGraphQLView):
             raise Refusal(400, "A batch must hold at least one operation.")
         if len(operations) > limit:
             raise Refusal(400, f"A batch may hold at most {limit} operations; this one has {len(operations)}.")
-        results, headers = [], {}
+        results, headers, unavailable = [], {}, False
         for params in operations:
             try:
                 outcome = self._operation(request, params, viewer, in_batch=True)
             except Refusal as refusal:
                 outcome = refusal.outcome
             except Exception as error:  # noqa: BLE001 - one operation's failure is its own
-                outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+                outcome = _outcome_of_exception(error, request.request_id)
             results.append(outcome.body)
             for name in ("WWW-Authenticate", "Retry-After"):
                 if name in outcome.headers:
                     headers[name] = outcome.headers[name]
+            if outcome.status == 503:
+                unavailable = True
+                headers.update(outages.retry_after())
+        # A database outage in any operation: 503 (retry all); every operation over budget: 429.
         limited = all(outcome_codes(body) == [RequestErrorCode.RATE_LIMITED] for body in results)
-        return results, 429 if limited else 200, headers, False
+        return results, 503 if unavailable else 429 if limited else 200, headers, False
 
     def _operation(self, request, params, viewer: Viewer, in_batch: bool = False) -> Outcome:
         if not isinstance(params, dict):
@@ -326,6 +336,8 @@ class GraphQLView(BaseGraphQLView):
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Outcome(body, request_error=True)  # the operation could not run (e.g. bad variables)
         body["data"] = result.data
+        if result.errors and any(outages.database_down(e.original_error) for e in result.errors):
+            return Outcome(body, 503, headers=outages.retry_after())  # PostgreSQL is down: retry later
         cacheable = (not in_batch and request.method == "GET" and not result.errors
                      and not request.headers.get("Authorization"))
         return Outcome(body, 200, cacheable=cacheable)

@@ -14,7 +14,6 @@ picks one per connection.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from . import operations
 from .conf import conf
 from .executor import run_sync
 from .hub import Sub, get_hub
+from .wire import BadFrame, TooDeep, decode, unsent_chars
 
 logger = logging.getLogger("schema.realtime.consumers")
 
@@ -74,6 +74,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         self.tasks: set[asyncio.Task] = set()  # operations being started
         self.events = EventCharges(self)  # subscription events against the caller's budget
         self.flood = MessageRate()  # messages per second from the client
+        # This connection's fair share of the executor: its operations run at most this many at a
+        # time, the rest wait in order (FIFO), so one socket's heavy queries cannot starve the others.
+        self.run_slots = asyncio.Semaphore(int(conf("OPERATION_CONCURRENCY")))
+        self.init_received = False
+        self.init_timer: asyncio.TimerHandle | None = None
 
     # --- Channels hooks ----------------------------------------------------------------------
     async def dispatch(self, message):
@@ -87,7 +92,24 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept(self.subprotocol)
         self.hub = get_hub()
+        self.init_timer = asyncio.get_running_loop().call_later(
+            float(conf("CONNECTION_INIT_TIMEOUT")), self._init_timeout
+        )
         self.opened()
+
+    def _init_timeout(self) -> None:
+        # Both protocols: a socket that never sends connection_init is closed 4408.
+        if not self.init_received and not self.closing:
+            task = asyncio.get_running_loop().create_task(
+                self.close_with(INIT_TIMEOUT, "Connection initialisation timeout"))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def init_arrived(self) -> None:
+        """connection_init came: the init timeout no longer applies."""
+        self.init_received = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
 
     async def websocket_disconnect(self, message):
         # Channels' default also closes stale DB connections (a thread hop); nothing to close here.
@@ -105,9 +127,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             return await self.too_big(limit)
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            return await self.bad_message("The message is not valid JSON.")
+            message = decode(text_data, int(conf("MAX_JSON_DEPTH")))
+        except TooDeep as error:
+            return await self.close_with(BAD_REQUEST, str(error))
+        except BadFrame as error:
+            return await self.bad_message(str(error))
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return await self.bad_message('A message must be a JSON object with a string "type".')
         try:
@@ -136,7 +160,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def after_send(self, chars: int) -> None:
-        pass
+        """After each message written: a client that leaves more than LAG_MAX_BYTES unread in daphne's
+        buffer is too slow (4503), on both protocols."""
+        unsent = unsent_chars(self.base_send)
+        if unsent is not None and unsent > int(conf("LAG_MAX_BYTES")):
+            self.too_slow(f"{unsent} bytes not yet written to the client")
 
     # --- outgoing ------------------------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -204,6 +232,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     def end_operations(self) -> None:
         """No more messages are queued, no operation goes on."""
         self.closing = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
         for op in self.ops.values():
             if isinstance(op, Sub):
                 self.hub.remove(op)
@@ -268,10 +298,13 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """Runs operations.start; None when the client completed the operation (or the socket closed)
         meanwhile. A Stream is registered with the hub before this returns.
         """
-        result = await run_sync(
-            operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
-            payload.get("operationName"), operations.new_request_id(), self.client_address(),
-        )
+        async with self.run_slots:  # this connection's share of the executor, in order
+            if self.ops.get(op_id) is not pending:
+                return None  # completed (or the socket closed) while waiting for a slot
+            result = await run_sync(
+                operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
+                payload.get("operationName"), operations.new_request_id(), self.client_address(),
+            )
         if self.ops.get(op_id) is not pending:
             return None
         if isinstance(result, operations.Stream):
@@ -283,8 +316,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
                 logger.exception("realtime: could not join the channel layer")
                 self.ops.pop(op_id, None)
                 self.hub.remove(sub)
-                return operations.Refused([request_error(RequestErrorCode.INTERNAL_SERVER_ERROR,
-                                                         "Subscriptions are unavailable right now.")])
+                return operations.Refused([request_error(RequestErrorCode.SERVICE_UNAVAILABLE,
+                                                         "Subscriptions are unavailable right now; retry shortly.")])
             if self.ops.get(op_id) is not sub:  # completed while joining
                 self.hub.remove(sub)
                 return None
