@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv schema check-schema contract seed seed-standard bench stop graphiql-assets docs clean \
+.PHONY: run test lint venv schema check-schema contract seed seed-standard bench bench-compare stop graphiql-assets docs clean \
 	docker-base-images docker-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -47,6 +47,12 @@ seed-standard: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+## The project against PostGraphile 5 on the same database (docs/benchmarks.md): seeds or reuses the standard
+## data set, checks both return the same page, alternating quiet-gated rounds; the table, docs/benchmarks/compare.{json,png,svg}.
+## BENCH_ARGS="--quick" checks the harness on the demo data in a couple of minutes (writes bench/results/).
+bench-compare: $(STAMP)
+	$(PY) -m bench.compare $(BENCH_ARGS)
 
 ## Stop embedded PostgreSQL/Redis left running by an interrupted command.
 stop: $(STAMP)

@@ -19,6 +19,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Redis is unreachable (down, restarting, too slow): what the reads below fall back from.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 def redis():

@@ -1,7 +1,13 @@
-"""Reading the analytics: what PostgreSQL's hourly buckets hold plus the counts still pending in Redis."""
+"""Reading the analytics: what PostgreSQL's hourly buckets hold plus the counts still pending in Redis.
+
+With Redis unreachable (``keys.REDIS_DOWN``) the pending counts read as none: views, totals and
+timelines fall back to what PostgreSQL holds (the stored counters and the flushed buckets, at most
+one flush interval behind). Only :func:`unique_viewers` has nothing to fall back to and raises.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
@@ -14,6 +20,8 @@ from . import keys
 from .hours import HOUR, from_epoch, now_ts, to_epoch
 from .models import PostStatsBucket, PostStatsDay
 
+logger = logging.getLogger(__name__)
+
 # A request for more buckets than this is refused (a year of days fits; so do 83 days of hours).
 MAX_BUCKETS = 2000
 
@@ -23,7 +31,11 @@ def pending_views(post_ids: Sequence[int]) -> list[int]:
     """Views of each post not yet folded into ``Post.view_count``: one HMGET, no SQL."""
     if not post_ids:
         return []
-    values = keys.redis().hmget(keys.pending_views_key(), list(post_ids))
+    try:
+        values = keys.redis().hmget(keys.pending_views_key(), list(post_ids))
+    except keys.REDIS_DOWN as error:
+        _without_redis("pending views", error)
+        return [0] * len(post_ids)
     return [int(v) if v is not None else 0 for v in values]
 
 
@@ -140,8 +152,12 @@ def post_timelines(requests: Sequence[tuple[int, Span]]) -> list[list[Bucket]]:
     for i, (_, span) in enumerate(requests):
         by_size.setdefault(span.size, []).append(i)
     post_ids = sorted({pk for pk, _ in requests})
-    pending = dict(zip(post_ids, (keys.parse_pending(h) for h in keys.pending_hashes(
-        [keys.post_key(pk) for pk in post_ids]))))
+    try:
+        hashes = keys.pending_hashes([keys.post_key(pk) for pk in post_ids])
+    except keys.REDIS_DOWN as error:
+        _without_redis("pending timeline counts", error)
+        hashes = [{} for _ in post_ids]
+    pending = dict(zip(post_ids, (keys.parse_pending(h) for h in hashes)))
     for size, indexes in by_size.items():
         spans = [requests[i][1] for i in indexes]
         ids = sorted({requests[i][0] for i in indexes})
@@ -170,7 +186,11 @@ def user_timeline(author_id: int, span: Span) -> list[Bucket]:
                            [span.size, span.size] + [author_id, from_epoch(span.first), from_epoch(span.end)] * 2)
             for _, start, *counts in cursor.fetchall():
                 found[start] = [int(c) for c in counts]
-    raw = keys.redis().hgetall(keys.user_key(author_id))
+    try:
+        raw = keys.redis().hgetall(keys.user_key(author_id))
+    except keys.REDIS_DOWN as error:
+        _without_redis("pending timeline counts", error)
+        raw = {}
     _add_pending(found, keys.parse_pending(raw), span)
     return _fill(span, found)
 
@@ -198,9 +218,18 @@ def user_totals(author_ids: Sequence[int]) -> list[UserTotals]:
         )
         for author_id, views, likes, comments, shares in cursor.fetchall():
             totals[author_id] = UserTotals(int(views), int(likes), int(comments), int(shares))
-    pipe = keys.redis().pipeline(transaction=False)
-    for pk in author_ids:
-        pipe.hget(keys.user_key(pk), "v")
-    for pk, pending in zip(author_ids, pipe.execute()):
+    try:
+        pipe = keys.redis().pipeline(transaction=False)
+        for pk in author_ids:
+            pipe.hget(keys.user_key(pk), "v")
+        pending_views_of = pipe.execute()
+    except keys.REDIS_DOWN as error:
+        _without_redis("pending views", error)
+        pending_views_of = [0] * len(author_ids)
+    for pk, pending in zip(author_ids, pending_views_of):
         totals[pk].views += int(pending or 0)
     return [totals[pk] for pk in author_ids]
+
+
+def _without_redis(what: str, error: Exception) -> None:
+    logger.warning("analytics: Redis unavailable, %s read as none (PostgreSQL's counts only): %s", what, error)

@@ -20,12 +20,16 @@ Both lists (the top :data:`TOP_N`) are cached in Redis and recomputed at most ev
 stale entry; when there is no entry at all, one request computes it and the others wait for that
 result instead of repeating the work. :func:`refresh_trends` recomputes all of them (the task
 ``analytics.flush_stats`` calls it every minute after the flush), so requests normally never wait.
+
+Redis unreachable: the lists are computed from PostgreSQL and kept in the process's memory for
+:data:`FRESH_SECONDS` (one computation per list per process at a time), so trends keep answering.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Callable
 
@@ -37,7 +41,7 @@ from common.metrics import count_cache
 from feed.models import Post, PostHashtag
 
 from .hours import HOUR, from_epoch
-from .keys import redis, trend_key
+from .keys import REDIS_DOWN, redis, trend_key
 from .models import PostStatsBucket
 
 logger = logging.getLogger(__name__)
@@ -194,7 +198,33 @@ def refresh_one(kind: str, window: str, *, lock_token: str | None = None) -> lis
 
 
 def cached(key: str, compute: Callable[[], list], *, kind: str | None = None, window: str | None = None) -> list:
-    """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time."""
+    """``compute()``'s result, cached for :data:`FRESH_SECONDS`, computed by one caller at a time (in Redis;
+    in this process's memory while Redis is unreachable)."""
+    try:
+        return _cached_in_redis(key, compute, kind=kind, window=window)
+    except REDIS_DOWN as error:
+        logger.warning("trends: Redis unavailable, %s computed from PostgreSQL in this process: %s", key, error)
+        return _cached_in_process(key, compute)
+
+
+_local: dict[str, tuple[float, list]] = {}
+_local_lock = threading.Lock()
+
+
+def _cached_in_process(key: str, compute: Callable[[], list]) -> list:
+    entry = _local.get(key)
+    if entry is not None and time.time() - entry[0] < FRESH_SECONDS:
+        return entry[1]
+    with _local_lock:  # one computation at a time in this process; the others then read its result
+        entry = _local.get(key)
+        if entry is not None and time.time() - entry[0] < FRESH_SECONDS:
+            return entry[1]
+        items = compute()
+        _local[key] = (time.time(), items)
+        return items
+
+
+def _cached_in_redis(key: str, compute: Callable[[], list], *, kind: str | None, window: str | None) -> list:
     items, fresh = _read(key)
     count_cache("trends", fresh)
     if fresh:

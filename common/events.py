@@ -97,6 +97,9 @@ def _sync_client(host):
     if client is None:
         import redis
 
+        timeout = float(getattr(settings, "REDIS_SOCKET_TIMEOUT", 2))
+        options.setdefault("socket_connect_timeout", timeout)  # a dead Redis never holds up a write
+        options.setdefault("socket_timeout", timeout)
         client = _sync_clients.setdefault(key, redis.Redis.from_url(address, **options))
     return client
 

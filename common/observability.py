@@ -177,6 +177,7 @@ def observe_websockets(app):
                 state["close_code"] = message.get("code", 1000)
             await send(message)
 
+        sending.__wrapped__ = send  # schema/realtime/wire.py finds daphne's send (its write buffer) through it
         try:
             with use_request_id(accept_request_id(supplied)):  # the connection's log lines share one id
                 return await app(scope, receive, sending)

@@ -7,6 +7,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # (see DB_POOL in config/settings.py).
 os.environ.setdefault("DB_POOL", "1")
 
+from config import daphne_options  # noqa: E402
+
+daphne_options.apply()  # clean closes for oversized websocket messages and HTTP heads
+
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()

@@ -99,6 +99,14 @@ class EmbeddedServer:
                 atexit.register(self.release)
         return self.url()
 
+    def restart_if_down(self) -> bool:
+        """Starts the server again if it died (``make run`` watches its servers); whether it had to."""
+        with self._locked():
+            if self.is_running():
+                return False
+            self.start()
+            return True
+
     def release(self) -> None:
         """Gives this process's reference back; the last one stops the server."""
         if not self._acquired:

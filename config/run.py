@@ -1,5 +1,7 @@
 """`make run`: embedded services (unless DATABASE_URL / REDIS_URL are set), migrations,
 demo data on first start, then daphne (HTTP and websockets), one Celery worker and Celery beat.
+The embedded servers are watched: one that dies is started again within a few seconds (the app
+degrades meanwhile and reconnects by itself: README "Outages").
 
 The broker is CELERY_BROKER_URL when set (RabbitMQ), else the same Redis (kombu's Redis transport).
 Metrics of all these processes meet in PROMETHEUS_MULTIPROC_DIR (.data/prometheus unless set),
@@ -64,18 +66,34 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
         process.wait()
 
 
+WATCH_SECONDS = 2.0
+
+
+def watch(servers) -> None:
+    """Starts again any embedded server that died (the app degrades meanwhile, then reconnects)."""
+    for server in servers:
+        try:
+            if server.restart_if_down():
+                print(f"embedded {server.name} had stopped; started it again.", flush=True)
+        except Exception as error:  # noqa: BLE001 - keep serving; try again at the next check
+            print(f"embedded {server.name} is down and could not be started: {error}", flush=True)
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     env.setdefault("DEBUG", "1")
+    watched: list[embedded.EmbeddedServer] = []
     if not env.get("DATABASE_URL"):
         print("Starting embedded PostgreSQL under .data/postgres ...", flush=True)
         env["DATABASE_URL"] = embedded.postgres.acquire()
+        watched.append(embedded.postgres)
     if not env.get("REDIS_URL"):
         print("Starting embedded Redis under .data/redis ...", flush=True)
         env["REDIS_URL"] = embedded.redis_server.acquire()
+        watched.append(embedded.redis_server)
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         env["PROMETHEUS_MULTIPROC_DIR"] = str(embedded.DATA_DIR / "prometheus")
     shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
@@ -92,12 +110,16 @@ def main() -> int:
         for name, command in commands(host, port, env).items():
             # Each in its own process group: Ctrl-C reaches this script, which stops them in order.
             processes[name] = subprocess.Popen(command, env=env, cwd=BASE_DIR, start_new_session=True)
+        next_check = time.monotonic()
         while True:
             for name, process in processes.items():
                 code = process.poll()
                 if code is not None:
                     print(f"{name} exited with status {code}; stopping the others.", flush=True)
                     return code or 1
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + WATCH_SECONDS
+                watch(watched)
             time.sleep(0.5)
     except KeyboardInterrupt:
         return 0

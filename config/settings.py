@@ -147,17 +147,24 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # No JIT: it compiles for tens of milliseconds whenever a plan's estimated cost is high (the home
 # feed's, say), while the queries of this service run in a few milliseconds.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+# PostgreSQL unreachable: give up connecting after this many seconds (the request gets HTTP 503,
+# schema/core/outages.py) instead of hanging.
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "2"))
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = DB_CONNECT_TIMEOUT
 # Under ASGI every request runs its sync code in a thread of its own, so a persistent connection
 # (thread-local) is not reused: each request would open a new PostgreSQL connection (~8 ms) and
 # leave it open. A connection pool (psycopg_pool) shares connections between those threads.
 # config/asgi.py turns it on for servers; DB_POOL=1/0 overrides.
 if env_bool("DB_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # With a pool Django passes ConnectionPool.check_connection as the pool's check: a pooled connection
+    # is checked (a round trip) before it is lent, so after a PostgreSQL restart no request gets a dead one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DB_POOL_SIZE", "20")),
-        "timeout": 10,
+        # Seconds a request waits for a free connection (none while PostgreSQL is down): then 503.
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "2")),
     }
 # Parallel test runs (several developers or CI on one server) can pick their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
@@ -171,13 +178,19 @@ if not REDIS_URL:
 # Every Redis key (cache, counters, channel groups) carries this prefix, so test
 # runs and several deployments can share one Redis.
 REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "social")
+# Seconds to connect to / wait on Redis before a call fails (cache, counters, event publishing).
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2"))
 
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient",
+                    # Redis unreachable or stuck: fail within this many seconds, never hang a request
+                    # (reads fall back to PostgreSQL: analytics/reads.py, analytics/trends.py).
+                    "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                    "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT},
     }
 }
 
@@ -361,6 +374,30 @@ GRAPHQL_APQ_MAX_BYTES = int(os.environ.get("GRAPHQL_APQ_MAX_BYTES", str(64 * 102
 # Trusted documents (production): the path of a JSON manifest {id: document text} (Relay's `persist`
 # output, GraphQL Code Generator's persisted documents, or Apollo's manifest); set, only its documents run.
 GRAPHQL_TRUSTED_DOCUMENTS = os.environ.get("GRAPHQL_TRUSTED_DOCUMENTS") or None
+
+# --- Query cost and rate limits (schema/core/cost.py, common/ratelimit.py; README "Limits") ----------------------
+# A request that may return more nodes than this (each list multiplies by `first` of its parents) is refused
+# before any SQL with QUERY_TOO_COMPLEX. Calibrated on the standard data set (README "Limits").
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "20000"))
+# Every operation costs points (one per 100 nodes, at least 1; a mutation field GRAPHQL_MUTATION_COST more),
+# charged against a budget per user (per client address when anonymous) that refills every window.
+GRAPHQL_RATE_LIMIT_POINTS = int(os.environ.get("GRAPHQL_RATE_LIMIT_POINTS", "5000"))
+GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS = int(os.environ.get("GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS", "1000"))
+GRAPHQL_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("GRAPHQL_RATE_LIMIT_WINDOW_SECONDS", "3600"))
+GRAPHQL_MUTATION_COST = int(os.environ.get("GRAPHQL_MUTATION_COST", "5"))
+# Subscription events delivered cost one point per this many.
+GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT = int(os.environ.get("GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", "10"))
+# At most this many HTTP GraphQL requests of one caller run at once (across processes).
+GRAPHQL_MAX_CONCURRENT_REQUESTS = int(os.environ.get("GRAPHQL_MAX_CONCURRENT_REQUESTS", "8"))
+# Writes per user per window (secondary limits, as Mastodon's and GitHub's): "kind=count", window as above.
+GRAPHQL_WRITE_LIMITS = {
+    kind: int(os.environ.get(f"GRAPHQL_WRITE_LIMIT_{kind.upper()}", default))
+    for kind, default in (("posts", "300"), ("comments", "600"), ("likes", "1000"), ("follows", "400"))
+}
+# The parse/validation cache holds documents whose query texts add up to at most this many bytes.
+GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(8 * 1024 * 1024)))
+# Off: `__schema` / `__type` are refused and error messages make no "Did you mean ...?" suggestions.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
 
 # --- The rest -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -9,6 +9,7 @@ import graphene
 
 from .analytics.mutations import AnalyticsMutations
 from .analytics.queries import AnalyticsQueries
+from .core.budget import RateLimitQueries
 from .core.docs import apply_descriptions
 from .core.node import NodeQueries
 from .feed.mutations import FeedMutations
@@ -23,7 +24,7 @@ from .users.mutations import JWT_DESCRIPTIONS, UserMutations
 from .users.queries import UserQueries
 
 
-class Query(NodeQueries, UserQueries, TimelineQueries, FeedQueries, InteractionQueries, NotificationQueries,
+class Query(RateLimitQueries, NodeQueries, UserQueries, TimelineQueries, FeedQueries, InteractionQueries, NotificationQueries,
             AnalyticsQueries, graphene.ObjectType):
     """Everything a client can read."""
 

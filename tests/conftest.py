@@ -12,6 +12,11 @@ from graphql_jwt.shortcuts import get_token
 
 from users.models import User
 
+# The Celery worker fixtures (one session-scoped worker thread for the whole run): registered once here,
+# never imported into test modules (an imported session fixture is a new fixture per module: a second
+# worker thread in the same process never becomes ready).
+pytest_plugins = ["tests.support.celery"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -68,6 +73,14 @@ class GraphQLClient:
 @pytest.fixture
 def gql(db) -> GraphQLClient:
     return GraphQLClient()
+
+
+@pytest.fixture(autouse=True)
+def _generous_limits(settings):
+    """Budgets no test workload reaches; the tests of the limits (tests/api/test_rate_limits.py) set small ones."""
+    settings.GRAPHQL_RATE_LIMIT_POINTS = settings.GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS = 10**9
+    settings.GRAPHQL_MAX_CONCURRENT_REQUESTS = 10_000
+    settings.GRAPHQL_WRITE_LIMITS = {kind: 10**9 for kind in settings.GRAPHQL_WRITE_LIMITS}
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,10 @@ one SQL query per kind of figure)."""
 
 from __future__ import annotations
 
-from analytics import reads
+from analytics import keys, reads
 from analytics.selectors import top_posts
 
+from ..core.errors import ServiceUnavailable
 from ..core.loaders import Loader
 
 
@@ -18,6 +19,20 @@ class PendingViews(Loader):
 
 class UniqueViewers(Loader):
     """Each post's distinct viewers (HyperLogLog estimate): one Redis round trip per page."""
+
+    _reachable: bool | None = None
+
+    def load_or_refuse(self, post_id):
+        """The count's future; raises ServiceUnavailable at once when Redis, the only place that holds it,
+        is unreachable (one PING per request): a plain field error, the rest of the page stands."""
+        if self._reachable is None:
+            try:
+                self._reachable = bool(keys.redis().ping())
+            except keys.REDIS_DOWN:
+                self._reachable = False
+        if not self._reachable:
+            raise ServiceUnavailable("Unique viewers are unavailable right now; try again shortly.")
+        return self.load(post_id)
 
     def batch(self, post_ids):
         return reads.unique_viewers(post_ids)

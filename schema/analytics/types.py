@@ -107,7 +107,7 @@ class PostAnalytics(graphene.ObjectType):
 
     @staticmethod
     def resolve_unique_viewer_count(post, info):
-        return UniqueViewers.of(info).load(post.pk)
+        return UniqueViewers.of(info).load_or_refuse(post.pk)
 
     @staticmethod
     def resolve_like_count(post, info):

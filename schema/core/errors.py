@@ -112,6 +112,8 @@ class RequestErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
     PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    # A backing service (PostgreSQL, Redis) is unreachable: retry later (schema/core/outages.py).
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -157,6 +159,11 @@ class BadUserInput(ApiError):
 class QueryTooComplex(ApiError):
     code = RequestErrorCode.QUERY_TOO_COMPLEX
     default_message = "The query is too complex."
+
+
+class ServiceUnavailable(ApiError):
+    code = RequestErrorCode.SERVICE_UNAVAILABLE
+    default_message = "A service this field needs is unavailable right now; try again shortly."
 
 
 class RateLimited(ApiError):

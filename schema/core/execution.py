@@ -3,7 +3,8 @@
 Nothing here knows the composed schema (schema/api.py): the view and the consumers are built
 with it (config/urls.py, config/asgi.py) and pass it in.
 
-- Documents are parsed and validated once per distinct query text (LRU cache).
+- Documents are parsed and validated once per distinct query text (an LRU cache bounded in bytes);
+  the limits (depth, fields, aliases, nodes) are checked first and alone.
 - Execution uses DeferredExecutionContext so per-request DataLoaders batch.
 - Errors are formatted in one place: known errors keep their ``extensions.code``;
   anything unexpected is logged with the request id and reaches the client as
@@ -13,8 +14,10 @@ with it (config/urls.py, config/asgi.py) and pass it in.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
+import threading
+from collections import OrderedDict, namedtuple
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from graphql import (
     DocumentNode,
@@ -35,19 +38,25 @@ from graphql import (
 from graphql import execute as graphql_execute
 from graphql_jwt.exceptions import JSONWebTokenError
 from graphql import ValidationRule, is_non_null_type
+from graphql.validation import NoSchemaIntrospectionCustomRule, OverlappingFieldsCanBeMergedRule
+from graphql import TypeInfo, ValidationContext
+from graphql.validation.validate import ValidationAbortedError
 from graphql_sync_dataloaders import DeferredExecutionContext
 
 from common.observability import note_graphql_operation
 
+from . import outages
+from .cost import NodeLimit, max_nodes
 from .credentials import OneCredentialFieldPerDocument
-from .errors import BadUserInput, Forbidden, RequestErrorCode, set_code
-from .limits import QueryComplexityLimits
+from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, set_code
+from .limits import MERGE_ABORTED, BoundedOverlappingFields, QueryComplexityLimits
 
 
 logger = logging.getLogger("schema.errors")
 
 NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
 UNKNOWN_OPERATION = "Unknown or ambiguous operation; give a valid operationName."
+INTROSPECTION_OFF = "Introspection (`__schema`, `__type`) is turned off on this server; see its API reference."
 
 
 class NoNulCharacters(ValidationRule):
@@ -74,8 +83,20 @@ def _has_nul(value) -> bool:
     return False
 
 
-# Extra validation rules (query cost limits plug in here).
-VALIDATION_RULES: list = [NoNulCharacters, OneCredentialFieldPerDocument, QueryComplexityLimits]
+# The document limits and the node count: run first, alone (a failure skips every other rule). Each is a
+# ValidationRule acting in enter_operation_definition only (see _limit_errors).
+LIMIT_RULES: list = [OneCredentialFieldPerDocument, QueryComplexityLimits, NodeLimit]
+# Extra rules run with graphql-core's specified ones.
+VALIDATION_RULES: list = [NoNulCharacters]
+
+
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """With GRAPHQL_INTROSPECTION off: `__schema` and `__type` are refused (`__typename` is fine);
+    GRAPHQL_VALIDATION_FAILED, as Apollo Server does."""
+
+    def enter_field(self, node, *args):
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(GraphQLError(INTROSPECTION_OFF, node))
 
 
 class ExecutionContext(DeferredExecutionContext):
@@ -113,20 +134,98 @@ def parse_and_validate(schema, query: str) -> DocumentNode:
     return _parse_and_validate(graphql_schema(schema), query)
 
 
-@lru_cache(maxsize=2048)
-def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode:
+class DocumentCache:
+    """An LRU cache of parsed and validated documents bounded in bytes of query text (not entries).
+
+    ``GRAPHQL_DOCUMENT_CACHE_BYTES`` (read on each insert); a text larger than the bound is not kept.
+    Refusals (parse and validation errors) are kept too: a repeated bad document costs a look-up.
+    Thread-safe; ``cache_info()`` / ``cache_clear()`` as functools' caches.
+    """
+
+    Info = namedtuple("CacheInfo", "hits misses currsize maxsize bytes")
+
+    def __init__(self, build):
+        self._build = build
+        self._entries: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def max_bytes() -> int:
+        return int(getattr(settings, "GRAPHQL_DOCUMENT_CACHE_BYTES", 8 * 1024 * 1024))
+
+    def __call__(self, schema: GraphQLSchema, query: str):
+        key = (schema, query, _policy())
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+        if entry is None:
+            entry = self._store(key, len(query.encode("utf-8", "surrogatepass")), self._outcome(schema, query))
+        if isinstance(entry[1], RequestError):
+            raise entry[1]
+        return entry[1]
+
+    def _outcome(self, schema, query):
+        try:
+            return self._build(schema, query)
+        except RequestError as error:
+            return error
+
+    def _store(self, key, size: int, value):
+        entry = (size, value)
+        limit = self.max_bytes()
+        with self._lock:
+            self.misses += 1
+            if size > limit or key in self._entries:
+                return self._entries.get(key, entry)
+            self._entries[key] = entry
+            self._bytes += size
+            while self._bytes > limit:
+                _, (old_size, _) = self._entries.popitem(last=False)
+                self._bytes -= old_size
+        return entry
+
+    def cache_info(self):
+        with self._lock:
+            return self.Info(self.hits, self.misses, len(self._entries), self.max_bytes(), self._bytes)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+
+def introspection_allowed() -> bool:
+    return bool(getattr(settings, "GRAPHQL_INTROSPECTION", True))
+
+
+def _policy() -> tuple:
+    # What validation depends on besides the text: cached results are per policy (tests change settings).
+    return introspection_allowed(), max_nodes()
+
+
+def _parse_and_validate_uncached(schema: GraphQLSchema, query: str) -> DocumentNode:
     try:
         document = parse(query, max_tokens=20000)
     except GraphQLSyntaxError as error:
         set_code(error, RequestErrorCode.GRAPHQL_PARSE_FAILED)
         raise RequestError([error]) from None
+    hide_suggestions = not introspection_allowed()
     try:
-        errors = validate(schema, document, rules=None if not VALIDATION_RULES else _rules(), max_errors=20)
+        # The limits first, alone: a document over them never meets the (costlier) specified rules.
+        errors = _limit_errors(schema, document)
+        if not errors:
+            errors = validate(schema, document, rules=_rules(), max_errors=20, hide_suggestions=hide_suggestions)
     except GraphQLError as error:
         # graphql-core 3.2's single-root-field rule raises (instead of reporting) for
         # `subscription ($s: Boolean!) { field @skip(if: $s) }`: still just an invalid document.
         errors = [error]
     if errors:
+        errors = [QueryTooComplex(MERGE_ABORTED) if isinstance(e, ValidationAbortedError) else e for e in errors]
         for error in errors:
             if "code" not in (error.extensions or {}):
                 set_code(error, RequestErrorCode.GRAPHQL_VALIDATION_FAILED)
@@ -134,10 +233,33 @@ def _parse_and_validate(schema: GraphQLSchema, query: str) -> DocumentNode:
     return document
 
 
+_parse_and_validate = DocumentCache(_parse_and_validate_uncached)
+
+
+def _limit_errors(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    """The errors of LIMIT_RULES, run on each operation without graphql-core's visit of the whole
+    document (they walk the selections themselves and stop at the first limit passed)."""
+    errors: list[GraphQLError] = []
+    context = ValidationContext(schema, document, TypeInfo(schema), errors.append)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for rule in LIMIT_RULES:
+        checker = rule(context)
+        for operation in operations:
+            checker.enter_operation_definition(operation)
+            if errors:
+                return errors
+    return errors
+
+
 def _rules():
     from graphql.validation import specified_rules
 
-    return [*specified_rules, *VALIDATION_RULES]
+    rules = [BoundedOverlappingFields if rule is OverlappingFieldsCanBeMergedRule else rule
+             for rule in specified_rules]
+    rules += VALIDATION_RULES
+    if not introspection_allowed():
+        rules.append(NoIntrospection)
+    return rules
 
 
 def operation_type(document: DocumentNode, operation_name: str | None) -> OperationType | None:
@@ -186,6 +308,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
         variable_values=variables,
         operation_name=operation_name,
         execution_context_class=ExecutionContext,
+        hide_suggestions=not introspection_allowed(),
     )
     if result.errors:
         for error in result.errors:
@@ -218,6 +341,11 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
     elif isinstance(original, (ValidationError, ObjectDoesNotExist)):
         extensions["code"] = RequestErrorCode.BAD_USER_INPUT.value
         formatted["message"] = "; ".join(getattr(original, "messages", None) or [str(original)])
+    elif outages.unavailable(original):
+        logger.warning("Service unavailable in GraphQL request %s at %s: %r", request_id, formatted.get("path"),
+                       original)
+        formatted["message"] = outages.message_for(original)
+        extensions = {"code": RequestErrorCode.SERVICE_UNAVAILABLE.value}
     else:
         logger.error(
             "Unhandled error in GraphQL request %s at %s", request_id, formatted.get("path"),

@@ -7,7 +7,9 @@ payload's fields as a dict. Services raise Django's ``ValidationError`` (field a
 code), ``PermissionDenied`` or ``ObjectDoesNotExist``: they come back as
 ``errors`` with the matching ErrorCode, and the payload's other fields null.
 ``login_required = True`` (the default) makes an anonymous call a top-level
-UNAUTHENTICATED error.
+UNAUTHENTICATED error. ``write_limit = "likes"`` (a key of ``settings.GRAPHQL_WRITE_LIMITS``) counts
+each call against the viewer's writes of that kind per window (``common.ratelimit``); one more is a
+top-level RATE_LIMITED error and nothing is written.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ import graphene
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import IntegrityError
 
+from django.conf import settings
+
+from common import ratelimit
+from common.metrics import count_rate_limit_refusal
+
 from .auth import get_viewer
-from .errors import ErrorCode, Unauthenticated, UserError, user_error, user_errors_from_validation
+from .errors import (ErrorCode, RateLimited, Unauthenticated, UserError, user_error,
+                     user_errors_from_validation)
 
 
 def field_description(mutation) -> str:
@@ -41,6 +49,7 @@ class BaseMutation(graphene.Mutation):
         abstract = True
 
     login_required = True
+    write_limit: str | None = None  # a key of settings.GRAPHQL_WRITE_LIMITS
 
     @classmethod
     def __init_subclass_with_meta__(cls, name=None, description=None, **options):
@@ -66,6 +75,8 @@ class BaseMutation(graphene.Mutation):
         viewer = get_viewer(info)
         if cls.login_required and viewer is None:
             raise Unauthenticated()
+        if cls.write_limit and viewer is not None:
+            check_write_limit(cls.write_limit, viewer)
         try:
             payload = cls.perform(info, viewer, **input) or {}
         except ValidationError as error:
@@ -82,3 +93,14 @@ class BaseMutation(graphene.Mutation):
     @classmethod
     def perform(cls, info, viewer, **data) -> dict:
         raise NotImplementedError
+
+
+def check_write_limit(kind: str, viewer) -> None:
+    """Counts one write of ``kind`` by ``viewer``; RATE_LIMITED past GRAPHQL_WRITE_LIMITS[kind] per window."""
+    limit = int(settings.GRAPHQL_WRITE_LIMITS[kind])
+    window = int(settings.GRAPHQL_RATE_LIMIT_WINDOW_SECONDS)
+    budget = ratelimit.charge(f"write:{kind}", ratelimit.caller(viewer.pk, None), 1, limit=limit, window=window)
+    if not budget.allowed:
+        count_rate_limit_refusal(f"write:{kind}")
+        raise RateLimited(f"At most {limit} {kind} per {window} s; try again in {budget.retry_after} s.",
+                          retryAfter=budget.retry_after)

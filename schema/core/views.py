@@ -16,6 +16,10 @@ Status codes and media types (what a client does with each: the README, "Using t
   token never blocks logging in again or loading the schema.
 - A JSON array is a batch (Apollo's BatchHttpLink): each operation runs as if sent alone (the token is
   checked once), results in order, 200; at most ``GRAPHQL_BATCH_MAX_OPERATIONS`` (10) operations.
+- Limits (README "Limits and rate limits"): a document over the node limit is QUERY_TOO_COMPLEX before any
+  SQL; an operation over the caller's point budget, or a caller with too many requests running, gets 429
+  with ``Retry-After`` and RATE_LIMITED. Every response carries ``X-RateLimit-Limit``, ``-Remaining``,
+  ``-Used`` and ``-Reset`` (schema/core/budget.py).
 - Anonymous GET queries that succeed are cacheable by URL (``Cache-Control: public, max-age=…``,
   ``GRAPHQL_GET_MAX_AGE``); everything else is ``no-store``.
 """
@@ -41,10 +45,14 @@ from graphql import OperationType, get_operation_ast, print_schema
 
 from common.request_id import accept_request_id
 
-from . import persisted
+from common import ratelimit
+from common.metrics import count_rate_limit_refusal
+
+from . import budget, outages, persisted
 from .auth import authenticate
+from .cost import operation_cost
 from .credentials import MAX_CREDENTIAL_FIELDS, credential_fields, too_many_message
-from .errors import RequestErrorCode, Unauthenticated, request_error
+from .errors import QueryTooComplex, RequestErrorCode, Unauthenticated, request_error
 from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
                         parse_and_validate, root_field_names)
 
@@ -170,6 +178,12 @@ def _json_param(value, name: str):
         raise Refusal(400, f"`{name}` must be a JSON object.") from None
 
 
+def _outcome_of_exception(error: Exception, request_id: str) -> Outcome:
+    """An exception no operation handled: 503 with Retry-After when a backing service is down, else 500."""
+    status, headers = (503, outages.retry_after()) if outages.unavailable(error) else (500, None)
+    return Outcome({"errors": [format_error(error, request_id)]}, status, headers=headers)
+
+
 @method_decorator(csrf_exempt, name="dispatch")  # tokens travel in a header, not a cookie
 class GraphQLView(BaseGraphQLView):
     """Built with the schema it serves: ``GraphQLView.as_view(schema=schema.api.schema)`` (config/urls.py)."""
@@ -197,14 +211,15 @@ class GraphQLView(BaseGraphQLView):
             if request.method not in ("GET", "POST"):
                 raise Refusal(405, "GraphQL accepts GET (queries) and POST.", headers={"Allow": "GET, POST"})
             body = self._read(request)
-            viewer = Viewer(request.headers.get("Authorization"))
-            if isinstance(body, list):
-                return self._respond(request, media, *self._batch(request, body, viewer))
-            outcome = self._operation(request, body, viewer)
+            viewer = request.graphql_viewer = Viewer(request.headers.get("Authorization"))
+            with concurrency_slot(request, viewer):
+                if isinstance(body, list):
+                    return self._respond(request, media, *self._batch(request, body, viewer))
+                outcome = self._operation(request, body, viewer)
         except Refusal as refusal:
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
-            outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+            outcome = _outcome_of_exception(error, request.request_id)
         return self._respond(request, media or JSON, outcome.body, outcome.status_for(media or JSON),
                              outcome.headers, outcome.cacheable)
 
@@ -250,18 +265,24 @@ class GraphQLView(BaseGraphQLView):
         credentials = sum(self._credential_fields(params) for params in operations)
         if credentials > MAX_CREDENTIAL_FIELDS:
             raise Refusal(400, too_many_message(credentials), RequestErrorCode.QUERY_TOO_COMPLEX)
-        results, headers = [], {}
+        results, headers, unavailable = [], {}, False
         for params in operations:
             try:
                 outcome = self._operation(request, params, viewer, in_batch=True)
             except Refusal as refusal:
                 outcome = refusal.outcome
             except Exception as error:  # noqa: BLE001 - one operation's failure is its own
-                outcome = Outcome({"errors": [format_error(error, request.request_id)]}, 500)
+                outcome = _outcome_of_exception(error, request.request_id)
             results.append(outcome.body)
-            if "WWW-Authenticate" in outcome.headers:
-                headers["WWW-Authenticate"] = outcome.headers["WWW-Authenticate"]
-        return results, 200, headers, False
+            for name in ("WWW-Authenticate", "Retry-After"):
+                if name in outcome.headers:
+                    headers[name] = outcome.headers[name]
+            if outcome.status == 503:
+                unavailable = True
+                headers.update(outages.retry_after())
+        # A database outage in any operation: 503 (retry all); every operation over budget: 429.
+        limited = all(outcome_codes(body) == [RequestErrorCode.RATE_LIMITED] for body in results)
+        return results, 503 if unavailable else 429 if limited else 200, headers, False
 
     def _credential_fields(self, params) -> int:
         """tokenAuth / register / refreshToken in one operation of a batch (0 if it cannot run anyway)."""
@@ -324,6 +345,14 @@ class GraphQLView(BaseGraphQLView):
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         request.user = user
         request.__dict__.pop("_loaders", None)  # each operation of a batch has its own loaders
+        try:  # the cost before any SQL: over the node limit, or over the caller's budget, it does not run
+            cost = operation_cost(graphql_schema(self.schema), document, operation, variables)
+        except QueryTooComplex as error:
+            return Outcome({"errors": [format_error(error, request.request_id)]}, request_error=True)
+        charged = budget.charge(request, cost.points)
+        if not charged.allowed:
+            return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
+                           headers={"Retry-After": str(charged.retry_after)})
         result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
         body = {}
         if result.errors:
@@ -331,6 +360,8 @@ class GraphQLView(BaseGraphQLView):
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Outcome(body, request_error=True)  # the operation could not run (e.g. bad variables)
         body["data"] = result.data
+        if result.errors and any(outages.database_down(e.original_error) for e in result.errors):
+            return Outcome(body, 503, headers=outages.retry_after())  # PostgreSQL is down: retry later
         cacheable = (not in_batch and request.method == "GET" and not result.errors
                      and not request.headers.get("Authorization"))
         return Outcome(body, 200, cacheable=cacheable, headers=_retry_after(body.get("errors")))
@@ -349,7 +380,57 @@ class GraphQLView(BaseGraphQLView):
             response["Cache-Control"] = "no-store"
         patch_vary_headers(response, ("Accept", "Authorization"))
         response["X-Request-ID"] = request.request_id
+        for key, value in budget.headers(request_budget(request)).items():
+            response[key] = value
         return response
+
+
+def outcome_codes(body: dict) -> list:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+def request_caller(request) -> str:
+    """Whose budget a request spends: its user when its token is valid, else its client address."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        viewer = getattr(request, "graphql_viewer", None)
+        try:
+            user = viewer.user() if viewer is not None else None
+        except Unauthenticated:
+            user = None
+    return budget.caller_of(request, user)
+
+
+def request_budget(request) -> ratelimit.Budget:
+    """The budget after the request's last charge; read (not charged) when nothing was charged."""
+    return getattr(request, "rate_limit", None) or budget.peek(request_caller(request))
+
+
+class concurrency_slot:
+    """At most GRAPHQL_MAX_CONCURRENT_REQUESTS requests of one caller at once, across processes
+    (common.ratelimit.acquire); one more is refused with 429 and RATE_LIMITED."""
+
+    def __init__(self, request, viewer: Viewer):
+        self.request = request
+        self.who = None
+        self.token = None
+
+    def __enter__(self):
+        cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
+        if cap <= 0:
+            return self
+        self.who = request_caller(self.request)
+        self.token = ratelimit.acquire("concurrent", self.who, cap)
+        if self.token is None:
+            count_rate_limit_refusal("concurrent")
+            raise Refusal(429, f"Too many requests at once (at most {cap}); wait for one to finish.",
+                          RequestErrorCode.RATE_LIMITED, headers={"Retry-After": "1"})
+        return self
+
+    def __exit__(self, *exc):
+        if self.token is not None:
+            ratelimit.release("concurrent", self.who, self.token)
+        return False
 
 
 # --- /schema.graphql: the served schema as SDL ----------------------------------------------------------

@@ -14,6 +14,7 @@ class CreatePost(BaseMutation):
         body = graphene.String(required=True, description="The text: 1-2000 characters after trimming.")
 
     post = graphene.Field(Post, description="The new post.")
+    write_limit = "posts"
 
     @classmethod
     def perform(cls, info, viewer, body):

@@ -36,6 +36,7 @@ class LikePost(BaseMutation):
 
     post = graphene.Field(Post, description="The post, with its updated likeCount.")
     like = graphene.Field(Like, description="The viewer's like (the existing one when liked before).")
+    write_limit = "likes"
 
     @classmethod
     def perform(cls, info, viewer, post_id):
@@ -83,6 +84,7 @@ class CreateComment(BaseMutation):
 
     comment = graphene.Field(Comment, description="The new comment.")
     post = graphene.Field(Post, description="The post, with its updated commentCount.")
+    write_limit = "comments"
 
     @classmethod
     def perform(cls, info, viewer, post_id, body, parent_id=None):

@@ -48,6 +48,7 @@ class LegacyWSConsumer(GraphQLSocket):
     async def on_init(self, message: dict) -> None:
         if self.acknowledged:
             return self.connection_error("The connection is already initialised.")
+        self.init_arrived()
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             return self.connection_error("The connection_init payload must be an object.")

@@ -19,14 +19,15 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from django.db import models
-from graphql import DocumentNode, OperationType, Visitor, located_error, visit
+from graphql import DocumentNode, OperationType, Visitor, get_operation_ast, located_error, visit
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from graphql_sync_dataloaders import DeferredExecutionContext
 
-from ..core import persisted
-from ..core.errors import BadUserInput, RequestErrorCode, request_error, set_code
+from ..core import budget, persisted
+from ..core.cost import operation_cost
+from ..core.errors import BadUserInput, QueryTooComplex, RequestErrorCode, request_error, set_code
 from ..core.execution import (NUL_MESSAGE, UNKNOWN_OPERATION, RequestError, _has_nul, execute, format_error,
                               graphql_schema, operation_type, parse_and_validate)
 
@@ -41,7 +42,7 @@ class SocketContext:
     Loaders keep their cache on it, so a new one is made for every execution.
     """
 
-    def __init__(self, user, request_id: str, address: str | None = None):
+    def __init__(self, user, request_id: str, address: str = ""):
         self.user = user
         self.request_id = request_id
         self.headers: dict = {}
@@ -116,8 +117,11 @@ def new_request_id() -> str:
 
 
 def start(schema, viewer, query: str, variables: dict | None, operation_name: str | None, request_id: str,
-          address: str | None = None):
-    """Runs a query or mutation of ``schema``, or sets up a subscription. Returns Refused, SingleResult or Stream."""
+          address: str = ""):
+    """Runs a query or mutation of ``schema``, or sets up a subscription. Returns Refused, SingleResult or Stream.
+
+    Its cost is charged first, as over HTTP (schema/core/budget.py): over the node limit it is
+    QUERY_TOO_COMPLEX, over the caller's (``viewer``, else ``address``) budget RATE_LIMITED."""
     schema = graphql_schema(schema)
     if persisted.trusted_path():  # trusted documents: as over HTTP, only the manifest's texts run
         try:
@@ -132,6 +136,9 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
     if kind is None:
         return Refused([BadUserInput(UNKNOWN_OPERATION).as_dict()])
     context = SocketContext(viewer, request_id, address)
+    refused = _charge(schema, document, operation_name, variables, context)
+    if refused is not None:
+        return refused
     if kind != OperationType.SUBSCRIPTION:
         result = execute(schema, document, context=context, variables=variables, operation_name=operation_name)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
@@ -140,6 +147,18 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
     if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
         return Refused([BadUserInput(NUL_MESSAGE).as_dict()])
     return _subscribe(schema, document, context, variables, operation_name, request_id)
+
+
+def _charge(schema, document, operation_name, variables, context) -> Refused | None:
+    try:
+        cost = operation_cost(schema, document, get_operation_ast(document, operation_name),
+                              variables if isinstance(variables, dict) else None)
+    except QueryTooComplex as error:
+        return Refused([error.as_dict()])
+    charged = budget.charge(context, cost.points)
+    if not charged.allowed:
+        return Refused([budget.rate_limited(charged).as_dict()])
+    return None
 
 
 def _subscribe(schema, document, context, variables, operation_name, request_id):

@@ -14,16 +14,18 @@ picks one per connection.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections import deque
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from common.client_address import client_address
 
+from ..core import budget
 from ..core.auth import authenticate
 from ..core.errors import RateLimited, RequestErrorCode, Unauthenticated, request_error
 from . import operations
@@ -31,6 +33,7 @@ from .conf import conf
 from .executor import run_sync
 from .hub import Sub, get_hub
 from .sessions import get_guard
+from .wire import BadFrame, TooDeep, decode, unsent_chars
 
 logger = logging.getLogger("schema.realtime.consumers")
 
@@ -42,6 +45,7 @@ SUBPROTOCOL_NOT_ACCEPTABLE = 4406
 INIT_TIMEOUT = 4408
 DUPLICATE_ID = 4409
 TOO_MANY_INITS = 4429
+TOO_MANY_MESSAGES = 4429  # a connection-level flood (operations over budget get RATE_LIMITED errors instead)
 INTERNAL_ERROR = 4500
 # A client that can't keep up. (1013 Try Again Later would be the standard code, but daphne's
 # websocket library only sends 1000 and 3000-4999.) graphql-ws clients retry after it.
@@ -71,6 +75,13 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         self.close_sent = False
         self.hub = None
         self.tasks: set[asyncio.Task] = set()  # operations being started
+        self.events = EventCharges(self)  # subscription events against the caller's budget
+        self.flood = MessageRate()  # messages per second from the client
+        # This connection's fair share of the executor: its operations run at most this many at a
+        # time, the rest wait in order (FIFO), so one socket's heavy queries cannot starve the others.
+        self.run_slots = asyncio.Semaphore(int(conf("OPERATION_CONCURRENCY")))
+        self.init_received = False
+        self.init_timer: asyncio.TimerHandle | None = None
 
     # --- Channels hooks ----------------------------------------------------------------------
     async def dispatch(self, message):
@@ -84,7 +95,24 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept(self.subprotocol)
         self.hub = get_hub()
+        self.init_timer = asyncio.get_running_loop().call_later(
+            float(conf("CONNECTION_INIT_TIMEOUT")), self._init_timeout
+        )
         self.opened()
+
+    def _init_timeout(self) -> None:
+        # Both protocols: a socket that never sends connection_init is closed 4408.
+        if not self.init_received and not self.closing:
+            task = asyncio.get_running_loop().create_task(
+                self.close_with(INIT_TIMEOUT, "Connection initialisation timeout"))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def init_arrived(self) -> None:
+        """connection_init came: the init timeout no longer applies."""
+        self.init_received = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
 
     async def websocket_disconnect(self, message):
         # Channels' default also closes stale DB connections (a thread hop); nothing to close here.
@@ -94,15 +122,19 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing:
             return
+        if self.flood.exceeded(float(conf("MAX_MESSAGES_PER_SECOND"))):
+            return await self.close_with(TOO_MANY_MESSAGES, "Too many messages; slow down")
         if text_data is None:
             return await self.bad_message("Messages must be text (JSON).")
         limit = int(conf("MAX_MESSAGE_BYTES"))
         if len(text_data) > limit or (len(text_data) * 4 > limit and len(text_data.encode()) > limit):
             return await self.too_big(limit)
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            return await self.bad_message("The message is not valid JSON.")
+            message = decode(text_data, int(conf("MAX_JSON_DEPTH")))
+        except TooDeep as error:
+            return await self.close_with(BAD_REQUEST, str(error))
+        except BadFrame as error:
+            return await self.bad_message(str(error))
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return await self.bad_message('A message must be a JSON object with a string "type".')
         try:
@@ -131,7 +163,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def after_send(self, chars: int) -> None:
-        pass
+        """After each message written: a client that leaves more than LAG_MAX_BYTES unread in daphne's
+        buffer is too slow (4503), on both protocols."""
+        unsent = unsent_chars(self.base_send)
+        if unsent is not None and unsent > int(conf("LAG_MAX_BYTES")):
+            self.too_slow(f"{unsent} bytes not yet written to the client")
 
     # --- outgoing ------------------------------------------------------------------------------
     def push(self, text: str) -> None:
@@ -164,6 +200,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """The hub's entry point: one event's result for the subscription ``op_id``."""
         if isinstance(self.ops.get(op_id), Sub):
             self.push(self.format_next(op_id, payload_json))
+            self.events.delivered()
 
     def too_slow(self, why: str) -> None:
         """Drops what is queued and closes with 4503; from now on nothing more is queued."""
@@ -198,6 +235,8 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     def end_operations(self) -> None:
         """No more messages are queued, no operation goes on."""
         self.closing = True
+        if self.init_timer is not None:
+            self.init_timer.cancel()
         if getattr(self.viewer, "is_authenticated", False):
             get_guard().unwatch(self)
         for op in self.ops.values():
@@ -275,10 +314,13 @@ class GraphQLSocket(AsyncWebsocketConsumer):
         """Runs operations.start; None when the client completed the operation (or the socket closed)
         meanwhile. A Stream is registered with the hub before this returns.
         """
-        result = await run_sync(
-            operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
-            payload.get("operationName"), operations.new_request_id(), address=client_address(self.scope),
-        )
+        async with self.run_slots:  # this connection's share of the executor, in order
+            if self.ops.get(op_id) is not pending:
+                return None  # completed (or the socket closed) while waiting for a slot
+            result = await run_sync(
+                operations.start, self.schema, self.viewer, payload["query"], payload.get("variables"),
+                payload.get("operationName"), operations.new_request_id(), self.client_address(),
+            )
         if self.ops.get(op_id) is not pending:
             return None
         if isinstance(result, operations.Stream):
@@ -290,14 +332,26 @@ class GraphQLSocket(AsyncWebsocketConsumer):
                 logger.exception("realtime: could not join the channel layer")
                 self.ops.pop(op_id, None)
                 self.hub.remove(sub)
-                return operations.Refused([request_error(RequestErrorCode.INTERNAL_SERVER_ERROR,
-                                                         "Subscriptions are unavailable right now.")])
+                return operations.Refused([request_error(RequestErrorCode.SERVICE_UNAVAILABLE,
+                                                         "Subscriptions are unavailable right now; retry shortly.")])
             if self.ops.get(op_id) is not sub:  # completed while joining
                 self.hub.remove(sub)
                 return None
         else:
             self.ops.pop(op_id, None)
         return result
+
+    def client_address(self) -> str:
+        """The caller's address (common.client_address: the peer, or X-Forwarded-For from TRUSTED_PROXIES)."""
+        return client_address(self.scope or {})
+
+    def rate_limited(self) -> None:
+        """The caller's budget is spent: every subscription of the connection ends with RATE_LIMITED."""
+        for op_id, op in list(self.ops.items()):
+            if isinstance(op, Sub):
+                self.end_operation(op_id)
+                self.operation_started(op_id, operations.Refused([RateLimited(
+                    "The rate-limit budget is spent; subscribe again after it resets.").as_dict()]))
 
     def end_operation(self, op_id: str) -> bool:
         """Forgets an operation (the client completed or stopped it); whether it was active."""
@@ -320,3 +374,47 @@ def payload_problem(payload) -> str | None:
     if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
         return '"extensions" must be an object.'
     return None
+
+
+class MessageRate:
+    """Messages per second from one client: a token bucket holding two seconds' worth (a client may
+    subscribe to MAX_OPERATIONS things at once on connecting)."""
+
+    def __init__(self) -> None:
+        self.tokens: float | None = None
+        self.at = 0.0
+
+    def exceeded(self, per_second: float) -> bool:
+        now = time.monotonic()
+        if self.tokens is None:
+            self.tokens = 2 * per_second
+        self.tokens = min(2 * per_second, self.tokens + (now - self.at) * per_second)
+        self.at = now
+        if self.tokens < 1:
+            return True
+        self.tokens -= 1
+        return False
+
+
+class EventCharges:
+    """Subscription events cost a point per GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT delivered (schema/core/budget.py):
+    charged in the executor, off the event loop; over budget, the connection's subscriptions end."""
+
+    def __init__(self, socket: GraphQLSocket) -> None:
+        self.socket = socket
+        self.count = 0
+
+    def delivered(self) -> None:
+        self.count += 1
+        per_point = max(1, int(getattr(settings, "GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", 10)))
+        if self.count % per_point == 0:
+            task = asyncio.get_running_loop().create_task(self._charge())
+            self.socket.tasks.add(task)
+            task.add_done_callback(self.socket.tasks.discard)
+
+    async def _charge(self) -> None:
+        socket = self.socket
+        context = operations.SocketContext(socket.viewer, "", socket.client_address())
+        charged = await run_sync(budget.charge, context, 1, force=True)
+        if not charged.allowed and not socket.closing:
+            socket.rate_limited()

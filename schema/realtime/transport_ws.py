@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from . import operations
 from .conf import conf
-from .socket import (BAD_REQUEST, DUPLICATE_ID, FORBIDDEN, INIT_TIMEOUT, TOO_MANY_INITS, UNAUTHORIZED,
-                     GraphQLSocket, payload_problem)
+from .socket import (BAD_REQUEST, DUPLICATE_ID, FORBIDDEN, TOO_MANY_INITS, UNAUTHORIZED, GraphQLSocket,
+                     payload_problem)
 
 TRANSPORT_WS = "graphql-transport-ws"
 
@@ -18,26 +16,12 @@ class TransportWSConsumer(GraphQLSocket):
     subprotocol = TRANSPORT_WS
 
     def opened(self) -> None:
-        self.init_received = False
         self.acknowledged = False
-        self.init_timer = asyncio.get_running_loop().call_later(
-            float(conf("CONNECTION_INIT_TIMEOUT")), self._init_timeout
-        )
         # Flow control: bytes sent, bytes the client confirmed (by answering a ping sent after them).
         self.sent = 0
         self.confirmed = 0
         self.ping_seq = 0
         self.ping_mark: int | None = None  # `sent` when the outstanding ping went out
-
-    def _init_timeout(self) -> None:
-        if not self.init_received and not self.closing:
-            asyncio.get_running_loop().create_task(self.close_with(INIT_TIMEOUT, "Connection initialisation timeout"))
-
-    def end_operations(self) -> None:
-        timer = getattr(self, "init_timer", None)
-        if timer is not None:
-            timer.cancel()
-        super().end_operations()
 
     async def bad_message(self, reason: str) -> None:
         await self.close_with(BAD_REQUEST, reason)
@@ -57,8 +41,7 @@ class TransportWSConsumer(GraphQLSocket):
     async def on_init(self, message: dict) -> None:
         if self.init_received:
             return await self.close_with(TOO_MANY_INITS, "Too many initialisation requests")
-        self.init_received = True
-        self.init_timer.cancel()
+        self.init_arrived()
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             return await self.close_with(BAD_REQUEST, "The connection_init payload must be an object.")
@@ -89,6 +72,9 @@ class TransportWSConsumer(GraphQLSocket):
         self.ping_mark = None
 
     def after_send(self, chars: int) -> None:
+        super().after_send(chars)  # daphne's unwritten bytes (both protocols)
+        if self.closing:
+            return
         self.sent += chars
         lag = self.sent - self.confirmed
         if lag > int(conf("LAG_MAX_BYTES")):

@@ -108,6 +108,7 @@ class FollowUser(_FollowAction):
     user = graphene.Field(User, description="The user followed.")
     viewer = graphene.Field(User, description="The viewer, with updated counts.")
     service = staticmethod(services.follow_create)
+    write_limit = "follows"
 
 
 class UnfollowUser(_FollowAction):

@@ -40,8 +40,9 @@ def test_deep_queries_are_refused_before_running(gql, alices_post, bobs_comment,
 
 def test_depth_fifteen_is_allowed(gql, alices_post):
     # viewer(1) followers(2) edges(3) node(4) ... posts(11) edges(12) node(13) author(14) id(15)
-    query = "{ viewer { %s } }" % _nested("followers { edges { node { %s } } }", 3,
-                                          "posts { edges { node { author { id } } } }")
+    # (Small pages: with the default 20 this would pass the node limit, 168,420 nodes.)
+    query = "{ viewer { %s } }" % _nested("followers(first: 2) { edges { node { %s } } }", 3,
+                                          "posts(first: 2) { edges { node { author { id } } } }")
     r = gql(query, user=alices_post.author)
     assert r.status == 200 and not r.errors, r.body
     too_deep = "{ viewer { %s } }" % _nested("followers { edges { node { %s } } }", 3,

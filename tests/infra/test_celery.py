@@ -12,7 +12,7 @@ from django.core.cache import cache
 from common.request_id import use_request_id
 from common.tasks import broker_dead_letters_natively, replay_dead_letters
 from tests.support import tasks
-from tests.support.celery import _celery_worker_thread, celery_worker, dead_letters, wait_until  # noqa: F401
+from tests.support.celery import dead_letters, wait_until
 
 pytestmark = pytest.mark.slow
 

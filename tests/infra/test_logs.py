@@ -15,7 +15,7 @@ from graphql_jwt.shortcuts import get_token
 from common.logs import JsonFormatter, TaskLogFilter
 from common.request_id import RequestIDLogFilter, use_request_id
 from tests.support import tasks
-from tests.support.celery import _celery_worker_thread, celery_worker, wait_until  # noqa: F401
+from tests.support.celery import wait_until
 
 
 @pytest.fixture

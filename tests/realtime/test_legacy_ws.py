@@ -10,7 +10,8 @@ from asgiref.sync import sync_to_async
 from common.events import publish
 from schema.core.node import global_id
 from tests.conftest import make_user
-from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed  # noqa: F401
+from schema.realtime.hub import get_hub
+from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribed, wait_until  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db]
 committed = pytest.mark.django_db(transaction=True)
@@ -120,6 +121,13 @@ async def test_start_with_an_id_in_use_replaces_that_operation(legacy):
     await start(socket, "s", "subscription { postDeleted }")
     await subscribed("posts.deleted")
     await start(socket, "s", f'subscription {{ postDeleted(postId: "{global_id("Post", 9)}") }}')
+    # The replacement is subscribed once the hub holds it (starting it charges the budget: a few ms).
+    def replaced():
+        group = get_hub().groups.get("posts.deleted")
+        return group is not None and any("postId" in sub.stream.document.loc.source.body for sub in group.subs)
+
+    await wait_until(replaced, what="the replacement")
+    await subscribed("posts.deleted")
     await sync_to_async(publish)("post_deleted", post_id=8, author_id=1)  # only the first wanted this one
     await sync_to_async(publish)("post_deleted", post_id=9, author_id=1)
     assert await socket.recv() == {"id": "s", "type": "data", "payload": {"data": {"postDeleted": global_id("Post", 9)}}}

@@ -19,7 +19,7 @@ from notifications.models import Notification
 from notifications.tasks import fan_out, purge_read_notifications
 from tests.conftest import make_user
 from tests.support.analytics import clean_analytics_keys, post_at  # noqa: F401 - the fixture
-from tests.support.celery import _celery_worker_thread, celery_worker, wait_until  # noqa: F401 - the fixtures
+from tests.support.celery import wait_until
 from users.tasks import purge_refresh_tokens
 
 pytestmark = pytest.mark.slow
@@ -86,7 +86,6 @@ def test_fan_out_for_a_post_deleted_meanwhile_notifies_nobody(celery_worker, ali
     Post.objects.filter(pk=post_id).delete()
     fan_out.delay(Notification.Kind.MENTION, alice.pk, [bob.pk], post_id, None)
     from tests.support.celery import dead_letters
-
     assert dead_letters("notifications.fan_out", timeout=3) == []
     assert Notification.objects.filter(recipient=bob).count() == 0
 

@@ -16,7 +16,7 @@ from feed.models import PostHashtag
 from interactions import services
 
 from tests.support.analytics import clean_analytics_keys, hours, post_at, utc  # noqa: F401 - the fixture
-from tests.support.celery import _celery_worker_thread, celery_worker  # noqa: F401 - the fixtures
+
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ through the broker and the worker acknowledges, retries and dead-letters them as
 
 - ``celery_worker`` fixture (transactional: the worker thread sees committed rows only): purges this run's
   task and dead-letter queues before and after the test; the worker thread (solo pool) is started once
-  for the run (``_celery_worker_thread``; import both names into a test module).
+  for the run (``_celery_worker_thread``). tests/conftest.py registers this module as a plugin: use the
+  fixtures by name, never import them (an imported session fixture is one more worker per module).
 - ``wait_until(check, timeout)``: polls until ``check()`` is truthy (the worker runs asynchronously).
 - ``dead_letters(task_name)``: the parked messages of a task (removed from the queue).
 """

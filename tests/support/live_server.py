@@ -28,6 +28,12 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PORTS = range(8100, 8200)
+# Test and benchmark servers get budgets no workload reaches (tests of the limits pass their own).
+GENEROUS_LIMITS = {
+    "GRAPHQL_RATE_LIMIT_POINTS": "1000000000", "GRAPHQL_RATE_LIMIT_ANONYMOUS_POINTS": "1000000000",
+    "GRAPHQL_MAX_CONCURRENT_REQUESTS": "10000", **{f"GRAPHQL_WRITE_LIMIT_{kind}": "1000000000"
+                                                  for kind in ("POSTS", "COMMENTS", "LIKES", "FOLLOWS")},
+}
 
 
 def free_port() -> int:
@@ -91,7 +97,7 @@ class LiveServer:
 def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: float = 60) -> LiveServer:
     """daphne on 127.0.0.1:``port`` (a free one of 8100-8199 if None), with ``os.environ`` + ``env``;
     returns when /healthz answers 200, raises RuntimeError (with daphne's output) if it does not."""
-    full_env = dict(os.environ)
+    full_env = {**GENEROUS_LIMITS, **os.environ}
     full_env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "PYTHONUNBUFFERED": "1",
                      **(env or {})})
     full_env.pop("TEST_DATABASE_NAME", None)
