@@ -7,6 +7,8 @@ from typing import Iterable
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from common.validation import clean_search
+
 from .models import Follow, User
 
 
@@ -32,7 +34,7 @@ def users_by_mentions(usernames: Iterable[str]) -> list[int]:
 
 def user_list(*, search: str | None = None) -> QuerySet[User]:
     users = User.objects.filter(is_active=True)
-    search = (search or "").strip()
+    search = clean_search(search)
     if search:
         users = users.filter(Q(username__icontains=search) | Q(display_name__icontains=search))
     return users
