@@ -36,12 +36,12 @@ from graphql import (
 )
 from graphql import execute as graphql_execute
 from graphql_jwt.exceptions import JSONWebTokenError
-from graphql import ValidationRule, is_non_null_type
-from graphql_sync_dataloaders import DeferredExecutionContext
+from graphql import ValidationRule
 
 from common.deadlines import Deadline
 from common.observability import note_graphql_operation
 
+from .deferred import SafeDeferredExecutionContext
 from .errors import BadUserInput, Forbidden, RequestErrorCode, Timeout, set_code
 from .limits import QueryComplexityLimits
 
@@ -90,13 +90,9 @@ def has_unstorable_text(value) -> bool:
 VALIDATION_RULES: list = [NoUnstorableText, QueryComplexityLimits]
 
 
-class ExecutionContext(DeferredExecutionContext):
-    """graphql-sync-dataloaders' deferred execution, adapted to graphql-core 3.2.14.
-
-    graphql-core 3.2.7 added a ``path`` argument to ``handle_field_error``; the
-    library (last released in 2022) calls it without one. Errors it reports without
-    a path are kept (never silently dropped) and still carry their own ``path``.
-    """
+class ExecutionContext(SafeDeferredExecutionContext):
+    """Deferred execution (DataLoaders batch; errors in loader batches stay field errors: schema/core/deferred.py),
+    checked against the request's deadline."""
 
     def execute_field(self, parent_type, source, field_nodes, path):
         # The request's deadline (and its client's presence), checked before every field: past it the whole
@@ -107,14 +103,6 @@ class ExecutionContext(DeferredExecutionContext):
                 raise DeadlineExceeded(deadline, path.as_list())
             deadline.last_path = path
         return super().execute_field(parent_type, source, field_nodes, path)
-
-    def handle_field_error(self, error, return_type, path=None):
-        if is_non_null_type(return_type):
-            raise error
-        if path is None:
-            self.collected_errors.errors.append(error)
-            return None
-        return super().handle_field_error(error, return_type, path)
 
 
 _deadline: ContextVar[Deadline | None] = ContextVar("graphql_deadline", default=None)
