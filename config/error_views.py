@@ -37,6 +37,11 @@ def permission_denied(request, exception=None):
     return _error(request, 403, RequestErrorCode.FORBIDDEN, "Forbidden.")
 
 
+def csrf_failure(request, reason=""):
+    """``CSRF_FAILURE_VIEW``: a form post without Django's CSRF token (the admin's forms; /graphql takes JSON only)."""
+    return _error(request, 403, RequestErrorCode.FORBIDDEN, "Forbidden (CSRF check failed).")
+
+
 def page_not_found(request, exception=None):
     return _error(request, 404, RequestErrorCode.NOT_FOUND, "Not found. The API is at /graphql.")
 

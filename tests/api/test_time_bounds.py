@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from graphql import GraphQLError
 
 from feed.models import Post
@@ -46,13 +46,10 @@ def test_the_deadline_is_per_request_and_off_at_zero(gql, settings):
 def test_a_cancelled_statement_is_a_timeout_field_error(db):
     from schema.core.execution import format_error
 
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = '20ms'")
-        try:
-            with pytest.raises(OperationalError) as caught:
-                cursor.execute("SELECT pg_sleep(1)")
-        finally:
-            cursor.execute("SET statement_timeout = 0")
+    with pytest.raises(OperationalError) as caught:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: the test's transaction goes on
+            cursor.execute("SET LOCAL statement_timeout = '20ms'")
+            cursor.execute("SELECT pg_sleep(1)")
     formatted = format_error(GraphQLError("x", path=["posts"], original_error=caught.value), "rid")
     assert formatted["extensions"] == {"code": "TIMEOUT"}
     assert "pg_sleep" not in formatted["message"]
