@@ -106,6 +106,12 @@ def bucket_span(size: int, since: datetime | None, until: datetime | None, *, de
         first = min(to_epoch(default_since) // size * size, last)
         first = max(first, last - (MAX_BUCKETS - 1) * size)
     span = Span(size, first, last)
+    for moment, argument in ((span.first, "since"), (span.end, "until")):
+        try:
+            from_epoch(moment)  # every bucket's start must be a datetime (years 1-9999 in UTC)
+        except (ValueError, OverflowError, OSError):
+            raise AnalyticsInputError(f"`{argument}` is out of range: buckets must lie within the years 1-9999 "
+                                      "(UTC).", argument) from None
     if span.count > MAX_BUCKETS:
         unit = "hours" if size == HOUR else "days"
         raise AnalyticsInputError(

@@ -22,7 +22,22 @@ _SKIPPED = {
 }
 
 
+# A message or traceback longer than this is cut in the middle: a huge request parameter quoted in an error
+# (a 2 MB search in a database error, say) never becomes a 2 MB log line.
+FIELD_MAX = 16_000
+
+
+def shorten(text: str, limit: int = FIELD_MAX) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} [... {len(text) - 2 * half} characters cut ...] {text[-half:]}"
+
+
 class JsonFormatter(_JsonFormatter):
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return shorten(super().formatException(ei))
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("reserved_attrs", tuple(_SKIPPED))
         kwargs.setdefault("json_default", str)
@@ -35,6 +50,8 @@ class JsonFormatter(_JsonFormatter):
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         super().add_fields(log_data, record, message_dict)
+        if isinstance(log_data.get("message"), str):
+            log_data["message"] = shorten(log_data["message"])
         if log_data.get("request_id") in (None, "-"):
             log_data.pop("request_id", None)
             log_data["request_id"] = getattr(record, "request_id", None) or "-"

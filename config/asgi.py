@@ -17,12 +17,14 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from common.deadlines import watch_disconnect  # noqa: E402
 from common.observability import observe_websockets  # noqa: E402
 from schema.api import schema  # noqa: E402
 from schema.realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_application,
+    # A client that disconnects stops its GraphQL operation (common/deadlines.py).
+    "http": watch_disconnect(django_application),
     # graphql-transport-ws and the legacy graphql-ws subprotocol (schema/realtime, docs/realtime.md);
     # connections counted and logged (common/observability.py).
     "websocket": observe_websockets(websocket_application(schema)),

@@ -28,7 +28,13 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", False)
+# DEBUG (`make run` sets it) is development mode: any localhost origin may call the API (CORS) and static files
+# are re-read when they change. It never turns on Django's debug mode, whose pages (tracebacks, settings, paths)
+# would reach clients: Django's DEBUG stays off, errors are plain JSON (config/error_views.py) and their details
+# go only to the log.
+DEVELOPMENT = env_bool("DEBUG", False)
+DEBUG = False
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
 
 def _local_secret_key() -> str:
@@ -66,7 +72,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver"
 # schema.core.origins.cross_origin_allowed from these settings: the origins listed in CORS_ALLOWED_ORIGINS
 # and, in development (DEBUG, as `make run` sets it), any http(s) origin on localhost, 127.0.0.1 or [::1].
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
-CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"] if DEBUG else []
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?$"] if DEVELOPMENT else []
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-request-id")
 CORS_EXPOSE_HEADERS = ("x-request-id",)
 CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
@@ -166,6 +172,16 @@ if env_bool("DB_POOL", False):
         # Seconds a request waits for a free connection (none while PostgreSQL is down): then 503.
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "2")),
     }
+# Time bounds (common/deadlines.py): a GraphQL operation stops with code TIMEOUT after this many seconds
+# (0: never), and when its client disconnects.
+GRAPHQL_EXECUTION_TIMEOUT = float(os.environ.get("GRAPHQL_EXECUTION_TIMEOUT", "10"))
+# PostgreSQL's statement_timeout in ms, matching the deadline, on the connections of server processes (those
+# config/asgi.py starts, which turn DB_POOL on); management commands and Celery workers (migrations, the seed's
+# COPY, backfills) get none unless this is set. 0: none.
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS")
+                              or (round(GRAPHQL_EXECUTION_TIMEOUT * 1000) if env_bool("DB_POOL", False) else 0))
+if DB_STATEMENT_TIMEOUT_MS > 0:
+    DATABASES["default"]["OPTIONS"]["options"] += f" -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 # Parallel test runs (several developers or CI on one server) can pick their own test database.
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
@@ -398,6 +414,10 @@ GRAPHQL_WRITE_LIMITS = {
 GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(8 * 1024 * 1024)))
 # Off: `__schema` / `__type` are refused and error messages make no "Did you mean ...?" suggestions.
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# Search input (Query.posts' full-text `filter.search`, Query.users' `search`; common/validation.py): longer
+# or wordier searches are BAD_USER_INPUT before they reach PostgreSQL.
+SEARCH_MAX_LENGTH = int(os.environ.get("SEARCH_MAX_LENGTH", "256"))
+SEARCH_MAX_TERMS = int(os.environ.get("SEARCH_MAX_TERMS", "32"))
 
 # --- The rest -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -417,7 +437,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
+CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"  # plain JSON, like every error page (config/urls.py)
+if not DEVELOPMENT:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 

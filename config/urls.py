@@ -16,3 +16,9 @@ urlpatterns = [
     path("metrics", ops_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
+
+# Plain JSON error pages, never Django's debug pages (config/error_views.py).
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

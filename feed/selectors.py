@@ -16,6 +16,7 @@ from django.contrib.postgres.search import SearchQuery
 from django.db.models import QuerySet
 
 from common.sql import first_per_parent
+from common.validation import clean_search
 from users.models import User
 
 from .models import Post, PostHashtag
@@ -87,7 +88,7 @@ def post_list(
         filters["created_at__gte"] = created_after
     if created_before is not None:
         filters["created_at__lt"] = created_before
-    search = (search or "").strip()
+    search = clean_search(search)
     tag = normalize_hashtag(hashtag) if hashtag is not None else None
 
     if tag is not None and order == "CREATED_AT":

@@ -7,6 +7,9 @@ from typing import Iterable
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from common.sql import first_per_parent
+from common.validation import clean_search
+
 from .models import Follow, User
 
 
@@ -32,7 +35,7 @@ def users_by_mentions(usernames: Iterable[str]) -> list[int]:
 
 def user_list(*, search: str | None = None) -> QuerySet[User]:
     users = User.objects.filter(is_active=True)
-    search = (search or "").strip()
+    search = clean_search(search)
     if search:
         users = users.filter(Q(username__icontains=search) | Q(display_name__icontains=search))
     return users
@@ -46,6 +49,23 @@ def followers_of(user: User) -> QuerySet[Follow]:
 def following_of(user: User) -> QuerySet[Follow]:
     """Follows by ``user`` (whom they follow), the followee joined in."""
     return Follow.objects.filter(follower=user).select_related("followee")
+
+
+# Followers and following lists: newest follow first, on follow_followee_idx / follow_follower_idx.
+FOLLOW_ORDER = ("created_at", "id")
+
+
+def first_followers(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Follow]]:
+    """The first ``limit`` follows of each user (who follows them, newest first, the follower joined in):
+    one LATERAL query for all of them (a nested `followers` list on a page of users)."""
+    return first_per_parent(Follow.objects.select_related("follower"), "followee", user_ids, FOLLOW_ORDER, limit,
+                            descending=True, reverse=reverse)
+
+
+def first_following(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Follow]]:
+    """The first ``limit`` follows by each user (whom they follow, newest first, the followee joined in)."""
+    return first_per_parent(Follow.objects.select_related("followee"), "follower", user_ids, FOLLOW_ORDER, limit,
+                            descending=True, reverse=reverse)
 
 
 def following_ids(follower_id: int, user_ids) -> set[int]:

@@ -13,12 +13,14 @@ from django.core.validators import URLValidator, validate_email
 from django.db import connection, transaction
 from django.db.models import F
 
+from common.validation import strip_blank
+
 from .models import BIO_MAX, DISPLAY_NAME_MAX, USERNAME_MAX, USERNAME_MIN, Follow, User, username_validator
 from .signals import follow_created, user_deleting
 
 
 def _clean_text(value: str | None) -> str:
-    return (value or "").strip()
+    return strip_blank(value)
 
 
 def _check_length(errors: dict, field: str, value: str, limit: int, label: str) -> None:

@@ -162,7 +162,7 @@ def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | 
 
 
 def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *, link: str,
-               total_count: int | None = None):
+               total_count: int | None = None, node_of: Callable[[Any], Any] | None = None):
     """A nested connection of ``parent`` (a post's comments, a user's posts...); ``page`` holds the
     field's arguments (first/last/after/before).
 
@@ -170,7 +170,7 @@ def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *,
     from one query: ``loader`` (a :class:`~schema.core.loaders.FirstRows`) reads ``size + 1`` rows of
     all those parents at once with a LATERAL join, from the list's start or its end. A page given a
     cursor seeks in ``queryset_of(parent.pk)``. Each row's ``link`` foreign key is set to ``parent``,
-    so asking for it costs nothing.
+    so asking for it costs nothing. ``node_of`` makes a row an edge's node (a Follow's user, say).
     """
     args = page_args(**page)
 
@@ -181,8 +181,8 @@ def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *,
 
     if not args.bounded:
         return then(loader.of(info).load((parent.pk, args.size + 1, args.backward)),
-                    lambda rows: Page.from_rows(linked(rows), keyset, args, total_count=total_count))
-    result = paginate(queryset_of(parent.pk), keyset, **page, total_count=total_count)
+                    lambda rows: Page.from_rows(linked(rows), keyset, args, node_of=node_of, total_count=total_count))
+    result = paginate(queryset_of(parent.pk), keyset, **page, node_of=node_of, total_count=total_count)
     linked(result.rows)
     return result
 

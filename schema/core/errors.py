@@ -114,6 +114,10 @@ class RequestErrorCode(StrEnum):
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
     # A backing service (PostgreSQL, Redis) is unreachable: retry later (schema/core/outages.py).
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # The request's deadline (GRAPHQL_EXECUTION_TIMEOUT) or PostgreSQL's statement_timeout passed.
+    TIMEOUT = "TIMEOUT"
+    # No page at this address (an HTTP 404 outside /graphql).
+    NOT_FOUND = "NOT_FOUND"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -169,3 +173,8 @@ class ServiceUnavailable(ApiError):
 class RateLimited(ApiError):
     code = RequestErrorCode.RATE_LIMITED
     default_message = "Too many requests; slow down."
+
+
+class Timeout(ApiError):
+    code = RequestErrorCode.TIMEOUT
+    default_message = "The operation took too long and was stopped."

@@ -14,8 +14,10 @@ with it (config/urls.py, config/asgi.py) and pass it in.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict, namedtuple
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -37,43 +39,54 @@ from graphql import (
 )
 from graphql import execute as graphql_execute
 from graphql_jwt.exceptions import JSONWebTokenError
-from graphql import ValidationRule, is_non_null_type
+from graphql import ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule, OverlappingFieldsCanBeMergedRule
 from graphql import TypeInfo, ValidationContext
 from graphql.validation.validate import ValidationAbortedError
-from graphql_sync_dataloaders import DeferredExecutionContext
 
+from common.deadlines import Deadline
 from common.observability import note_graphql_operation
 
 from . import outages
 from .cost import NodeLimit, max_nodes
 from .credentials import OneCredentialFieldPerDocument
-from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, set_code
+from .deferred import SafeDeferredExecutionContext
+from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, Timeout, set_code
 from .limits import MERGE_ABORTED, BoundedOverlappingFields, QueryComplexityLimits
 
 
 logger = logging.getLogger("schema.errors")
 
-NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
+UNSTORABLE_TEXT_MESSAGE = ("Text may not contain NUL (\\u0000) or unpaired surrogate (\\ud800-\\udfff) "
+                           "characters: they cannot be stored.")
 UNKNOWN_OPERATION = "Unknown or ambiguous operation; give a valid operationName."
 INTROSPECTION_OFF = "Introspection (`__schema`, `__type`) is turned off on this server; see its API reference."
 
+# What PostgreSQL cannot store in text (NUL) or psycopg cannot encode as UTF-8 (lone surrogates, which
+# JSON's "\ud800" escapes make): refused up front, whatever field or argument the text is meant for.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
-class NoNulCharacters(ValidationRule):
-    """PostgreSQL cannot store NUL in text: refuse it in string literals up front (BAD_USER_INPUT)."""
+
+def is_unstorable_text(text: str) -> bool:
+    return _UNSTORABLE.search(text) is not None
+
+
+class NoUnstorableText(ValidationRule):
+    """Refuses string literals holding text PostgreSQL cannot store (BAD_USER_INPUT) before any resolver runs."""
 
     def enter_string_value(self, node, *args):
-        if "\x00" in node.value:
-            self.report_error(BadUserInput(NUL_MESSAGE, nodes=node))
+        if is_unstorable_text(node.value):
+            self.report_error(BadUserInput(UNSTORABLE_TEXT_MESSAGE, nodes=node))
 
 
-def _has_nul(value) -> bool:
+def has_unstorable_text(value) -> bool:
+    """Whether any string in a JSON value (variables: keys and values, at any depth) cannot be stored."""
     # Iterative: deeply nested JSON variables must not raise RecursionError (a 500).
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if is_unstorable_text(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -87,7 +100,7 @@ def _has_nul(value) -> bool:
 # ValidationRule acting in enter_operation_definition only (see _limit_errors).
 LIMIT_RULES: list = [OneCredentialFieldPerDocument, QueryComplexityLimits, NodeLimit]
 # Extra rules run with graphql-core's specified ones.
-VALIDATION_RULES: list = [NoNulCharacters]
+VALIDATION_RULES: list = [NoUnstorableText]
 
 
 class NoIntrospection(NoSchemaIntrospectionCustomRule):
@@ -99,21 +112,40 @@ class NoIntrospection(NoSchemaIntrospectionCustomRule):
             self.report_error(GraphQLError(INTROSPECTION_OFF, node))
 
 
-class ExecutionContext(DeferredExecutionContext):
-    """graphql-sync-dataloaders' deferred execution, adapted to graphql-core 3.2.14.
+class ExecutionContext(SafeDeferredExecutionContext):
+    """Deferred execution (DataLoaders batch; errors in loader batches stay field errors: schema/core/deferred.py),
+    checked against the request's deadline."""
 
-    graphql-core 3.2.7 added a ``path`` argument to ``handle_field_error``; the
-    library (last released in 2022) calls it without one. Errors it reports without
-    a path are kept (never silently dropped) and still carry their own ``path``.
-    """
+    def execute_field(self, parent_type, source, field_nodes, path):
+        # The request's deadline (and its client's presence), checked before every field: past it the whole
+        # operation stops (see execute), whatever depth or batch it is in.
+        deadline = _deadline.get()
+        if deadline is not None:
+            if deadline.expired():
+                raise DeadlineExceeded(deadline, path.as_list())
+            deadline.last_path = path
+        return super().execute_field(parent_type, source, field_nodes, path)
 
-    def handle_field_error(self, error, return_type, path=None):
-        if is_non_null_type(return_type):
-            raise error
-        if path is None:
-            self.collected_errors.errors.append(error)
-            return None
-        return super().handle_field_error(error, return_type, path)
+
+_deadline: ContextVar[Deadline | None] = ContextVar("graphql_deadline", default=None)
+
+
+class DeadlineExceeded(BaseException):
+    """Stops an execution past its deadline. A BaseException so that no resolver's or the DataLoader library's
+    ``except Exception`` turns it into one field error among thousands: it leaves graphql-core at once."""
+
+    def __init__(self, deadline: Deadline, path: list | None = None):
+        super().__init__(deadline.reason())
+        self.deadline = deadline
+        last = deadline.last_path
+        self.path = path if path is not None else last.as_list() if last is not None else None
+
+
+def check_deadline() -> None:
+    """Raises DeadlineExceeded when the running execution's deadline has passed (loaders call it per batch)."""
+    deadline = _deadline.get()
+    if deadline is not None and deadline.expired():
+        raise DeadlineExceeded(deadline)
 
 
 class RequestError(Exception):
@@ -298,24 +330,41 @@ def _observe(document: DocumentNode, operation_name: str | None, result: Executi
 def execute(schema, document: DocumentNode, *, context, variables=None, operation_name=None,
             root=None) -> ExecutionResult:
     """Runs a parsed, validated document against ``schema`` (per-request loaders batch)."""
-    if variables and _has_nul(variables):
-        return _observe(document, operation_name, ExecutionResult(data=None, errors=[BadUserInput(NUL_MESSAGE)]))
-    result = graphql_execute(
-        graphql_schema(schema),
-        document,
-        root_value=root,
-        context_value=context,
-        variable_values=variables,
-        operation_name=operation_name,
-        execution_context_class=ExecutionContext,
-        hide_suggestions=not introspection_allowed(),
-    )
+    if variables and has_unstorable_text(variables):
+        return _observe(document, operation_name,
+                        ExecutionResult(data=None, errors=[BadUserInput(UNSTORABLE_TEXT_MESSAGE)]))
+    token = _deadline.set(Deadline.for_request(context))
+    try:
+        result = graphql_execute(
+            graphql_schema(schema),
+            document,
+            root_value=root,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            execution_context_class=ExecutionContext,
+            hide_suggestions=not introspection_allowed(),
+        )
+    except DeadlineExceeded as stop:
+        logger.warning("GraphQL request %s stopped at %s: %s", getattr(context, "request_id", None), stop.path,
+                       stop.args[0])
+        # With a path: the operation ran (HTTP 200, data null), it did not fail as a request.
+        error = Timeout(stop.args[0])
+        error.path = stop.path
+        result = ExecutionResult(data=None, errors=[error])
+    finally:
+        _deadline.reset(token)
     if result.errors:
         for error in result.errors:
             # Variable coercion errors: no path, no original error.
             if error.path is None and "code" not in (error.extensions or {}):
                 set_code(error, RequestErrorCode.BAD_USER_INPUT)
     return _observe(document, operation_name, result)
+
+
+def _statement_timed_out(error: BaseException) -> bool:
+    """PostgreSQL cancelled a statement (statement_timeout, SQLSTATE 57014): Django's error wraps psycopg's."""
+    return any(getattr(e, "sqlstate", None) == "57014" for e in (error, error.__cause__) if e is not None)
 
 
 def format_error(error: Exception, request_id: str | None = None) -> dict:
@@ -346,11 +395,19 @@ def format_error(error: Exception, request_id: str | None = None) -> dict:
                        original)
         formatted["message"] = outages.message_for(original)
         extensions = {"code": RequestErrorCode.SERVICE_UNAVAILABLE.value}
+    elif _statement_timed_out(original):
+        extensions["code"] = RequestErrorCode.TIMEOUT.value
+        formatted["message"] = "A database statement ran longer than its limit and was cancelled; ask for less."
     else:
-        logger.error(
-            "Unhandled error in GraphQL request %s at %s", request_id, formatted.get("path"),
-            exc_info=(type(original), original, original.__traceback__),
-        )
+        if not getattr(original, "_logged", False):  # a failed loader batch fails many fields: logged once
+            logger.error(
+                "Unhandled error in GraphQL request %s at %s", request_id, formatted.get("path"),
+                exc_info=(type(original), original, original.__traceback__),
+            )
+            try:
+                original._logged = True
+            except AttributeError:
+                pass
         formatted["message"] = "Internal server error."
         extensions = {"code": RequestErrorCode.INTERNAL_SERVER_ERROR.value}
     if extensions.get("code") == RequestErrorCode.INTERNAL_SERVER_ERROR and request_id:

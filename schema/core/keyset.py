@@ -41,9 +41,15 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# The cursors this server issues are well under this (a timestamp and an id or two); longer ones are not decoded.
+MAX_CURSOR_LENGTH = 1000
+
+
 def decode_cursor(cursor: str, length: int, argument: str = "after") -> list[Any]:
     """The values of a cursor; BAD_USER_INPUT for anything this server did not issue."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != length:
@@ -52,7 +58,8 @@ def decode_cursor(cursor: str, length: int, argument: str = "after") -> list[Any
         if any(isinstance(v, (list, dict)) or v is None for v in decoded):
             raise ValueError
         return decoded
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands deep (json.loads recurses); OverflowError is a ValueError here.
         raise BadUserInput("The cursor is not valid.", argument=argument) from None
 
 

@@ -28,6 +28,8 @@ from typing import Any, Callable, Sequence
 
 from graphql_sync_dataloaders import SyncDataLoader, SyncFuture
 
+from .execution import check_deadline
+
 
 class Loader:
     """Subclass and define ``batch(keys) -> values`` (same length and order as keys)."""
@@ -56,7 +58,18 @@ class Loader:
         return user if user is not None and user.is_authenticated else None
 
     def _batch(self, keys: list) -> list:
-        return list(self.batch(keys))
+        # Whatever a batch raises fails the fields that wait on it (each a field error with a code, see
+        # schema.core.execution.format_error), never the whole response: the library would let it out of
+        # the execution (an HTTP 500).
+        check_deadline()  # a BaseException: it stops the operation (see schema.core.execution.execute)
+        try:
+            values = list(self.batch(keys))
+        except Exception as error:  # noqa: BLE001 - passed on to each waiting field
+            return [error] * len(keys)
+        if len(values) != len(keys):
+            error = RuntimeError(f"{type(self).__name__}.batch returned {len(values)} values for {len(keys)} keys")
+            return [error] * len(keys)
+        return values
 
     def batch(self, keys: Sequence[Any]) -> Sequence[Any]:
         raise NotImplementedError

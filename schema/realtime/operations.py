@@ -28,7 +28,8 @@ from graphql_sync_dataloaders import DeferredExecutionContext
 from ..core import budget, persisted
 from ..core.cost import operation_cost
 from ..core.errors import BadUserInput, QueryTooComplex, RequestErrorCode, request_error, set_code
-from ..core.execution import (NUL_MESSAGE, UNKNOWN_OPERATION, RequestError, _has_nul, execute, format_error,
+from ..core.execution import (UNKNOWN_OPERATION, UNSTORABLE_TEXT_MESSAGE, RequestError, execute, format_error,
+                              has_unstorable_text,
                               graphql_schema, operation_type, parse_and_validate)
 
 
@@ -144,8 +145,8 @@ def start(schema, viewer, query: str, variables: dict | None, operation_name: st
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             return Refused([format_error(e, request_id) for e in result.errors])
         return SingleResult(dumps(_result_dict(result, request_id)))
-    if variables and _has_nul(variables):  # as over HTTP (each event's execution would refuse them)
-        return Refused([BadUserInput(NUL_MESSAGE).as_dict()])
+    if variables and has_unstorable_text(variables):  # as over HTTP (each event's execution would refuse them)
+        return Refused([BadUserInput(UNSTORABLE_TEXT_MESSAGE).as_dict()])
     return _subscribe(schema, document, context, variables, operation_name, request_id)
 
 

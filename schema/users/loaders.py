@@ -1,9 +1,9 @@
 """Per-request loaders of users: by id, and the viewer's follow relations (one query per page)."""
 
 from users.models import User
-from users.selectors import follower_ids, following_ids
+from users.selectors import first_followers, first_following, follower_ids, following_ids
 
-from ..core.loaders import Loader, by_pk
+from ..core.loaders import FirstRows, Loader, by_pk
 
 
 class UserById(Loader):
@@ -33,3 +33,15 @@ class FollowsViewer(Loader):
             return [False] * len(user_ids)
         following = follower_ids(viewer.pk, user_ids)
         return [user_id in following for user_id in user_ids]
+
+
+class FirstFollowers(FirstRows):
+    """Each user's first followers (Follow rows, newest first, followers joined in): one query per level."""
+
+    fetch = staticmethod(first_followers)
+
+
+class FirstFollowing(FirstRows):
+    """Whom each user follows first (Follow rows, newest first, followees joined in): one query per level."""
+
+    fetch = staticmethod(first_following)

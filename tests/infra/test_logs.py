@@ -97,3 +97,26 @@ def test_worker_lines_carry_the_task_and_the_request_that_queued_it(celery_worke
     assert len(lines) == 1
     assert lines[0]["request_id"] == "queued-by-me"
     assert lines[0]["task_id"] == result.id and lines[0]["task_name"] == "tests.record_request_id"
+
+
+def test_a_huge_value_in_an_error_never_makes_a_huge_log_line(db, log_lines, monkeypatch):
+    """An unexpected error quoting a request parameter (a database error citing a 2 MB value, say) is logged with
+    its traceback, cut in the middle: no line holds the whole parameter."""
+    from schema.users.loaders import ViewerFollows
+    from tests.conftest import make_user
+
+    huge = "x" * 2_000_000
+    make_user("alice2")
+
+    def failing(self, keys):
+        raise ValueError(f"invalid input: {huge}")
+
+    monkeypatch.setattr(ViewerFollows, "batch", failing)
+    token = get_token(make_user("bob2"))
+    response = Client().post("/graphql", json.dumps({"query": '{ user(username: "alice2") { viewerIsFollowing } }'}),
+                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    errors = [line for line in log_lines() if line["logger"] == "schema.errors"]
+    assert len(errors) == 1 and "ValueError: invalid input" in errors[0]["exc_info"]
+    assert "characters cut" in errors[0]["exc_info"]
+    assert all(len(json.dumps(line)) < 40_000 for line in log_lines())
