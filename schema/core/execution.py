@@ -17,7 +17,6 @@ import logging
 import re
 import threading
 from collections import OrderedDict, namedtuple
-from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
@@ -50,6 +49,7 @@ from common.observability import note_graphql_operation
 from . import outages
 from .cost import NodeLimit, max_nodes
 from .credentials import OneCredentialFieldPerDocument
+from .deadline import DeadlineExceeded, current_deadline
 from .deferred import SafeDeferredExecutionContext
 from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, Timeout, set_code
 from .limits import MERGE_ABORTED, BoundedOverlappingFields, QueryComplexityLimits
@@ -119,33 +119,12 @@ class ExecutionContext(SafeDeferredExecutionContext):
     def execute_field(self, parent_type, source, field_nodes, path):
         # The request's deadline (and its client's presence), checked before every field: past it the whole
         # operation stops (see execute), whatever depth or batch it is in.
-        deadline = _deadline.get()
+        deadline = current_deadline.get()
         if deadline is not None:
             if deadline.expired():
                 raise DeadlineExceeded(deadline, path.as_list())
             deadline.last_path = path
         return super().execute_field(parent_type, source, field_nodes, path)
-
-
-_deadline: ContextVar[Deadline | None] = ContextVar("graphql_deadline", default=None)
-
-
-class DeadlineExceeded(BaseException):
-    """Stops an execution past its deadline. A BaseException so that no resolver's or the DataLoader library's
-    ``except Exception`` turns it into one field error among thousands: it leaves graphql-core at once."""
-
-    def __init__(self, deadline: Deadline, path: list | None = None):
-        super().__init__(deadline.reason())
-        self.deadline = deadline
-        last = deadline.last_path
-        self.path = path if path is not None else last.as_list() if last is not None else None
-
-
-def check_deadline() -> None:
-    """Raises DeadlineExceeded when the running execution's deadline has passed (loaders call it per batch)."""
-    deadline = _deadline.get()
-    if deadline is not None and deadline.expired():
-        raise DeadlineExceeded(deadline)
 
 
 class RequestError(Exception):
@@ -333,7 +312,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
     if variables and has_unstorable_text(variables):
         return _observe(document, operation_name,
                         ExecutionResult(data=None, errors=[BadUserInput(UNSTORABLE_TEXT_MESSAGE)]))
-    token = _deadline.set(Deadline.for_request(context))
+    token = current_deadline.set(Deadline.for_request(context))
     try:
         result = graphql_execute(
             graphql_schema(schema),
@@ -353,7 +332,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
         error.path = stop.path
         result = ExecutionResult(data=None, errors=[error])
     finally:
-        _deadline.reset(token)
+        current_deadline.reset(token)
     if result.errors:
         for error in result.errors:
             # Variable coercion errors: no path, no original error.

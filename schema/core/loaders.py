@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 from graphql_sync_dataloaders import SyncDataLoader, SyncFuture
 
-from .execution import check_deadline
+from .deadline import check_deadline
 
 
 class Loader:
