@@ -18,6 +18,6 @@ def count_interaction(sender, post_id, post_author_id, kind, delta, at=None, **k
 
 
 @receiver(post_purging, dispatch_uid="analytics.purge_post_stats")
-def purge_post_stats(sender, post_id, limit, **kwargs) -> int:
-    """One batch of a deleted post's stat rows; returns how many went."""
-    return stats_purge_batch(post_id, limit)
+def purge_post_stats(sender, post_ids, limit, **kwargs) -> int:
+    """One batch of deleted posts' stat rows; returns how many went."""
+    return stats_purge_batch(post_ids, limit)

@@ -74,6 +74,6 @@ def delete_some(table: str, where: str, params: list, *, limit: int) -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT %s)",
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT %s)",
             [*params, limit])
         return cursor.rowcount

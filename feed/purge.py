@@ -28,34 +28,27 @@ from .signals import post_purging
 MENTIONS_TABLE = Post.mentions.through._meta.db_table
 
 
-def purge_post_batch(post_id: int, limit: int) -> int:
-    """One batch of what hangs on the hidden post, in the caller's transaction; returns how many rows went
-    (0: nothing left but the post row)."""
-    deleted = sum(n or 0 for _, n in post_purging.send(sender=Post, post_id=post_id, limit=limit))
-    if deleted:
-        return deleted
-    return (delete_some(PostHashtag._meta.db_table, "post_id = %s", [post_id], limit=limit)
-            or delete_some(MENTIONS_TABLE, "post_id = %s", [post_id], limit=limit))
-
-
-def delete_post_row(post_id: int) -> None:
-    """The hidden post's row itself, once nothing hangs on it (in the caller's transaction)."""
-    Post.all_objects.filter(pk=post_id, deleted_at__isnull=False).delete()
+def purge_posts_batch(post_ids: list[int], limit: int) -> int:
+    """One batch of what hangs on these hidden posts, in the caller's transaction; returns how many rows went.
+    When nothing is left, the post rows themselves go (counted), through Django's collector."""
+    deleted = sum(n or 0 for _, n in post_purging.send(sender=Post, post_ids=post_ids, limit=limit))
+    if not deleted:
+        deleted = (delete_some(PostHashtag._meta.db_table, "post_id = ANY(%s)", [post_ids], limit=limit)
+                   or delete_some(MENTIONS_TABLE, "post_id = ANY(%s)", [post_ids], limit=limit))
+    if not deleted:
+        deleted, _ = Post.all_objects.filter(pk__in=post_ids, deleted_at__isnull=False).delete()
+    return deleted
 
 
 def purge_post_step(post_id: int, limit: int | None = None) -> int | None:
-    """One batch in its own transaction. Returns how many rows went (the post row counts as 1, in the
-    batch that finds nothing else left), None when there is no hidden post with this id (gone already,
-    or never deleted: a visible post is never purged)."""
+    """One batch in its own transaction. Returns how many rows went (the post row included, in the batch
+    that finds nothing else left), None when there is no hidden post with this id (gone already, or never
+    deleted: a visible post is never purged)."""
     limit = limit or settings.PURGE_BATCH
     with transaction.atomic():
         if not Post.all_objects.filter(pk=post_id, deleted_at__isnull=False).exists():
             return None
-        deleted = purge_post_batch(post_id, limit)
-        if deleted == 0:
-            delete_post_row(post_id)
-            return 1
-    return deleted
+        return purge_posts_batch([post_id], limit)
 
 
 def purge_post(post_id: int, *, limit: int | None = None, seconds: float | None = None) -> tuple[bool, int]:
@@ -75,20 +68,16 @@ def purge_post(post_id: int, *, limit: int | None = None, seconds: float | None 
 
 def purge_user_posts_batch(user_id: int, limit: int) -> int:
     """feed's part of one batch of a deleted user's purge (answering ``user_purging``): the user's mentions
-    in posts that stay, then one batch of one of the user's (hidden) posts, or that post's row."""
+    in posts that stay, then one batch of up to ``limit`` of the user's (hidden) posts at once."""
     deleted = delete_some(MENTIONS_TABLE, "user_id = %s", [user_id], limit=limit)
     if deleted:
         return deleted
-    post_id = (Post.all_objects.filter(author_id=user_id).order_by("pk").values_list("pk", flat=True).first())
-    if post_id is None:
+    post_ids = list(Post.all_objects.filter(author_id=user_id).order_by("pk").values_list("pk", flat=True)[:limit])
+    if not post_ids:
         return 0
     # A post the user wrote while the deletion committed is hidden now (the deletion hid the others).
-    Post.all_objects.filter(pk=post_id, deleted_at__isnull=True).update(deleted_at=timezone.now())
-    deleted = purge_post_batch(post_id, limit)
-    if deleted == 0:
-        Post.all_objects.filter(pk=post_id).delete()
-        return 1
-    return deleted
+    Post.all_objects.filter(pk__in=post_ids, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    return purge_posts_batch(post_ids, limit)
 
 
 def hidden_posts(*, older_than_seconds: float, limit: int) -> list[int]:

@@ -12,10 +12,10 @@ from . import services
 
 
 @receiver(post_purging, dispatch_uid="interactions.purge_post")
-def purge_post(sender, post_id, limit, **kwargs) -> int:
-    """One batch of the deleted post's likes, shares, bookmarks or comments (the post's own counters
-    follow in the same transaction); returns how many went."""
-    return services.purge_post_batch(post_id, limit)
+def purge_post(sender, post_ids, limit, **kwargs) -> int:
+    """One batch of deleted posts' likes, shares, bookmarks or comments (the posts' own counters follow
+    in the same transaction); returns how many went."""
+    return services.purge_post_batch(post_ids, limit)
 
 
 @receiver(user_purging, dispatch_uid="interactions.purge_user")

@@ -90,9 +90,9 @@ def forget_deleted_comments(sender, comments, **kwargs) -> None:
 
 
 @receiver(post_purging, dispatch_uid="notifications.purge_post")
-def purge_post(sender, post_id, limit, **kwargs) -> int:
-    """One batch of the notifications about a deleted post; returns how many went."""
-    return notifications_purge_batch(post_id=post_id, limit=limit)
+def purge_post(sender, post_ids, limit, **kwargs) -> int:
+    """One batch of the notifications about deleted posts; returns how many went."""
+    return notifications_purge_batch(post_ids=post_ids, limit=limit)
 
 
 @receiver(user_purging, dispatch_uid="notifications.purge_user")

@@ -71,11 +71,12 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None, all
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def notifications_purge_batch(*, post_id: int | None = None, user_id: int | None = None, limit: int) -> int:
-    """Up to ``limit`` notifications about a deleted post (``post_id``), or to or by a deleted user
+def notifications_purge_batch(*, post_ids: list[int] | None = None, user_id: int | None = None,
+                              limit: int) -> int:
+    """Up to ``limit`` notifications about deleted posts (``post_ids``), or to or by a deleted user
     (``user_id``), deleted; returns how many (0: none left). One batch of a purge, in its transaction."""
-    if post_id is not None:
-        return delete_some(NOTIFICATION_TABLE, "post_id = %s", [post_id], limit=limit)
+    if post_ids is not None:
+        return delete_some(NOTIFICATION_TABLE, "post_id = ANY(%s)", [post_ids], limit=limit)
     return (delete_some(NOTIFICATION_TABLE, "recipient_id = %s", [user_id], limit=limit)
             or delete_some(NOTIFICATION_TABLE, "actor_id = %s", [user_id], limit=limit))
 

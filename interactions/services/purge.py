@@ -50,10 +50,10 @@ def _take_off_posts(column: str, kind: str, sender, gone: list[tuple[int, object
                                  at=hour)
 
 
-def _delete_pairs(table: str, column: str, kind: str, sender, *, where: str, param: int, limit: int) -> int:
+def _delete_pairs(table: str, column: str, kind: str, sender, *, where: str, param, limit: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} = %s ORDER BY id LIMIT %s) "
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT %s) "
             f"RETURNING post_id, created_at", [param, limit])
         gone = cursor.fetchall()
     if gone:
@@ -61,59 +61,62 @@ def _delete_pairs(table: str, column: str, kind: str, sender, *, where: str, par
     return len(gone)
 
 
-def _delete_bookmarks(*, where: str, param: int, limit: int) -> int:
+def _delete_bookmarks(*, where: str, param, limit: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {BOOKMARK_TABLE} WHERE id IN (SELECT id FROM {BOOKMARK_TABLE} WHERE {where} = %s "
-            f"ORDER BY id LIMIT %s)", [param, limit])
+            f"DELETE FROM {BOOKMARK_TABLE} WHERE id IN (SELECT id FROM {BOOKMARK_TABLE} WHERE {where} LIMIT %s)",
+            [param, limit])
         return cursor.rowcount
 
 
-# The candidates of a comment batch: every comment of the post, or the subtrees of one user's comments on it.
-_ALL = f"gone AS (SELECT id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = %(post)s)"
+# The candidates of a comment batch: every comment of the posts, or the subtrees of one user's comments on one.
+_ALL = f"gone AS (SELECT id, post_id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = ANY(%(posts)s))"
 _SUBTREES = (
-    f"gone AS (SELECT id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = %(post)s "
-    f"AND author_id = %(author)s UNION SELECT r.id, r.parent_id, r.created_at FROM {COMMENT_TABLE} r "
+    f"gone AS (SELECT id, post_id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = ANY(%(posts)s) "
+    f"AND author_id = %(author)s UNION SELECT r.id, r.post_id, r.parent_id, r.created_at FROM {COMMENT_TABLE} r "
     f"JOIN gone g ON r.parent_id = g.id)"
 )
 
 
-def delete_comment_batch(post_id: int, *, limit: int, author_id: int | None = None) -> int:
-    """Up to ``limit`` comments of the post (or, with ``author_id``, of that user's comments on it and every
-    reply beneath them, whoever wrote those), with the counters that counted them; returns how many went.
+def delete_comment_batch(post_ids: list[int], *, limit: int, author_id: int | None = None) -> int:
+    """Up to ``limit`` comments of the posts (or, with ``author_id``, of that user's comments on them and
+    every reply beneath, whoever wrote those), with the counters that counted them; returns how many went.
 
     A batch is the candidates with the highest ids: a reply is always newer than what it answers (a
     higher id), so a batch holds every remaining reply of its comments and never orphans one (a comment
-    that still has a reply outside the batch, and its ancestors, wait for a later batch). The post row
-    is locked first, as comment writes do: the thread cannot change meanwhile. Counters fixed in the
-    same transaction: the post's comment_count, the reply_count of the parents that stay.
+    that still has a reply outside the batch, and its ancestors, wait for a later batch). The post rows
+    are locked first (in id order), as comment writes do: the threads cannot change meanwhile. Counters
+    fixed in the same transaction: the posts' comment_count, the reply_count of the parents that stay.
     """
-    params = {"post": post_id, "author": author_id, "limit": limit}
+    params = {"posts": sorted(post_ids), "author": author_id, "limit": limit}
+    gone = _ALL if author_id is None else _SUBTREES
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {POST_TABLE} WHERE id = %s FOR NO KEY UPDATE", [post_id])
-        if cursor.fetchone() is None:
+        cursor.execute(f"SELECT id FROM {POST_TABLE} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                       [params["posts"]])
+        if not cursor.fetchall():
             return 0
         cursor.execute(
-            f"WITH RECURSIVE {_ALL if author_id is None else _SUBTREES}, "
-            f"batch AS MATERIALIZED (SELECT id, parent_id, created_at FROM gone ORDER BY id DESC LIMIT %(limit)s), "
+            f"WITH RECURSIVE {gone}, "
+            f"batch AS MATERIALIZED (SELECT * FROM gone ORDER BY id DESC LIMIT %(limit)s), "
             f"blocked AS (SELECT r.parent_id AS id FROM {COMMENT_TABLE} r WHERE r.parent_id IN (SELECT id FROM batch) "
             f"AND r.id NOT IN (SELECT id FROM batch) "
             f"UNION SELECT b.parent_id FROM batch b JOIN blocked k ON b.id = k.id WHERE b.parent_id IS NOT NULL) "
-            f"SELECT id, parent_id, created_at FROM batch WHERE id NOT IN (SELECT id FROM blocked WHERE id IS NOT NULL)",
-            params)
+            f"SELECT id, post_id, parent_id, created_at FROM batch "
+            f"WHERE id NOT IN (SELECT id FROM blocked WHERE id IS NOT NULL)", params)
         rows = cursor.fetchall()
         if not rows:  # only if ids do not follow the threads (imported data): leaves, whatever their ids
             cursor.execute(
-                f"WITH RECURSIVE {_ALL if author_id is None else _SUBTREES} SELECT g.id, g.parent_id, g.created_at "
-                f"FROM gone g WHERE NOT EXISTS (SELECT 1 FROM {COMMENT_TABLE} r WHERE r.parent_id = g.id) "
-                f"LIMIT %(limit)s", params)
+                f"WITH RECURSIVE {gone} SELECT g.id, g.post_id, g.parent_id, g.created_at FROM gone g "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {COMMENT_TABLE} r WHERE r.parent_id = g.id) LIMIT %(limit)s", params)
             rows = cursor.fetchall()
     if not rows:
         return 0
     ids = [row[0] for row in rows]
     delete_comments(ids=ids)
     going = set(ids)
-    parents = Counter(parent for _, parent, _ in rows if parent is not None and parent not in going)
+    parents = Counter(parent for _, _, parent, _ in rows if parent is not None and parent not in going)
+    per_post = Counter(post for _, post, _, _ in rows)
+    posts = sorted(per_post)
     with connection.cursor() as cursor:
         if parents:
             keys = sorted(parents)
@@ -122,41 +125,41 @@ def delete_comment_batch(post_id: int, *, limit: int, author_id: int | None = No
                 f"FROM unnest(%s::bigint[], %s::int[]) AS x(id, n) WHERE c.id = x.id",
                 [keys, [parents[k] for k in keys]])
         cursor.execute(
-            f"UPDATE {POST_TABLE} SET comment_count = comment_count - %s WHERE id = %s "
-            f"RETURNING author_id, deleted_at IS NULL", [len(ids), post_id])
-        post_author_id, visible = cursor.fetchone()
-    if visible:  # a post that stays: its hourly stats lose the comments, each from its hour
-        per_hour = Counter(_hour(created_at) for _, _, created_at in rows)
-        for hour, n in per_hour.items():
-            interaction_counted.send(Comment, post_id=post_id, post_author_id=post_author_id, kind="comments",
-                                     delta=-n, at=hour)
+            f"UPDATE {POST_TABLE} p SET comment_count = p.comment_count - x.n "
+            f"FROM unnest(%s::bigint[], %s::int[]) AS x(id, n) WHERE p.id = x.id "
+            f"RETURNING p.id, p.author_id, p.deleted_at IS NULL", [posts, [per_post[k] for k in posts]])
+        authors = {pk: author for pk, author, visible in cursor.fetchall() if visible}
+    # Posts that stay: their hourly stats lose the comments, each from the hour it was counted in.
+    per_hour = Counter((post, _hour(created_at)) for _, post, _, created_at in rows if post in authors)
+    for (post, hour), n in per_hour.items():
+        interaction_counted.send(Comment, post_id=post, post_author_id=authors[post], kind="comments", delta=-n,
+                                 at=hour)
     return len(ids)
 
 
-def purge_post_batch(post_id: int, limit: int) -> int:
-    """One batch of what hangs on a deleted post here: its likes, then shares, bookmarks, comments."""
+def purge_post_batch(post_ids: list[int], limit: int) -> int:
+    """One batch of what hangs on deleted posts here: their likes, then shares, bookmarks, comments."""
     for table, column, kind, sender in _PAIRS:
-        n = _delete_pairs(table, column, kind, sender, where="post_id", param=post_id, limit=limit)
+        n = _delete_pairs(table, column, kind, sender, where="post_id = ANY(%s)", param=post_ids, limit=limit)
         if n:
             return n
-    n = _delete_bookmarks(where="post_id", param=post_id, limit=limit)
+    n = _delete_bookmarks(where="post_id = ANY(%s)", param=post_ids, limit=limit)
     if n:
         return n
-    return delete_comment_batch(post_id, limit=limit)
+    return delete_comment_batch(post_ids, limit=limit)
 
 
 def purge_user_batch(user_id: int, limit: int) -> int:
     """One batch of a deleted user's rows here: likes, shares, bookmarks, then their comments (one post at a
     time, each with every reply beneath), taken off the counters of the posts and comments that stay."""
     for table, column, kind, sender in _PAIRS:
-        n = _delete_pairs(table, column, kind, sender, where="user_id", param=user_id, limit=limit)
+        n = _delete_pairs(table, column, kind, sender, where="user_id = %s", param=user_id, limit=limit)
         if n:
             return n
-    n = _delete_bookmarks(where="user_id", param=user_id, limit=limit)
+    n = _delete_bookmarks(where="user_id = %s", param=user_id, limit=limit)
     if n:
         return n
     post_id = Comment.objects.filter(author_id=user_id).values_list("post_id", flat=True).first()
     if post_id is None:
         return 0
-    return delete_comment_batch(post_id, limit=limit, author_id=user_id)
-
+    return delete_comment_batch([post_id], limit=limit, author_id=user_id)
