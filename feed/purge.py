@@ -72,7 +72,8 @@ def purge_user_posts_batch(user_id: int, limit: int) -> int:
     deleted = delete_some(MENTIONS_TABLE, "user_id = %s", [user_id], limit=limit)
     if deleted:
         return deleted
-    post_ids = list(Post.all_objects.filter(author_id=user_id).order_by("pk").values_list("pk", flat=True)[:limit])
+    # No ORDER BY: any of them, read from post_author_created_idx (an id order would walk the primary key).
+    post_ids = list(Post.all_objects.filter(author_id=user_id).values_list("pk", flat=True)[:limit])
     if not post_ids:
         return 0
     # A post the user wrote while the deletion committed is hidden now (the deletion hid the others).

@@ -69,7 +69,7 @@ def _delete_bookmarks(*, where: str, param, limit: int) -> int:
         return cursor.rowcount
 
 
-# The candidates of a comment batch: every comment of the posts, or the subtrees of one user's comments on one.
+# The candidates of a comment batch: every comment of the posts, or the subtrees of one user's comments on them.
 _ALL = f"gone AS (SELECT id, post_id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = ANY(%(posts)s))"
 _SUBTREES = (
     f"gone AS (SELECT id, post_id, parent_id, created_at FROM {COMMENT_TABLE} WHERE post_id = ANY(%(posts)s) "
@@ -150,8 +150,9 @@ def purge_post_batch(post_ids: list[int], limit: int) -> int:
 
 
 def purge_user_batch(user_id: int, limit: int) -> int:
-    """One batch of a deleted user's rows here: likes, shares, bookmarks, then their comments (one post at a
-    time, each with every reply beneath), taken off the counters of the posts and comments that stay."""
+    """One batch of a deleted user's rows here: likes, shares, bookmarks, then their comments (on up to
+    ``limit`` posts at a time, each with every reply beneath), taken off the counters of the posts and
+    comments that stay."""
     for table, column, kind, sender in _PAIRS:
         n = _delete_pairs(table, column, kind, sender, where="user_id = %s", param=user_id, limit=limit)
         if n:
@@ -159,7 +160,8 @@ def purge_user_batch(user_id: int, limit: int) -> int:
     n = _delete_bookmarks(where="user_id = %s", param=user_id, limit=limit)
     if n:
         return n
-    post_id = Comment.objects.filter(author_id=user_id).values_list("post_id", flat=True).first()
-    if post_id is None:
+    post_ids = list(Comment.objects.filter(author_id=user_id).order_by().values_list("post_id", flat=True)
+                    .distinct()[:limit])
+    if not post_ids:
         return 0
-    return delete_comment_batch([post_id], limit=limit, author_id=user_id)
+    return delete_comment_batch(post_ids, limit=limit, author_id=user_id)
