@@ -130,7 +130,7 @@ def _flush_batch(post_ids: list[int], result: FlushResult) -> None:
                 SELECT v.post_id, p.author_id, v.start, v.views, v.likes, v.comments, v.shares
                 FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::int[], %s::int[], %s::int[])
                      AS v(post_id, start, views, likes, comments, shares)
-                JOIN {post_table} p ON p.id = v.post_id
+                JOIN {post_table} p ON p.id = v.post_id AND p.deleted_at IS NULL
                 ORDER BY v.post_id, v.start
                 ON CONFLICT (post_id, start) DO UPDATE SET
                     views = b.views + EXCLUDED.views, likes = b.likes + EXCLUDED.likes,

@@ -219,7 +219,7 @@ def user_totals(author_ids: Sequence[int]) -> list[UserTotals]:
         cursor.execute(
             f"SELECT author_id, coalesce(sum(view_count), 0), coalesce(sum(like_count), 0), "
             f"coalesce(sum(comment_count), 0), coalesce(sum(share_count), 0) "
-            f"FROM {Post._meta.db_table} WHERE author_id = ANY(%s) GROUP BY author_id",
+            f"FROM {Post._meta.db_table} WHERE author_id = ANY(%s) AND deleted_at IS NULL GROUP BY author_id",
             [list(author_ids)],
         )
         for author_id, views, likes, comments, shares in cursor.fetchall():

@@ -109,3 +109,15 @@ def record_views(viewer, post_ids: Iterable[int], *, fingerprint: str | None = N
     for pk, author in pairs:
         args += [pk, author]
     return int(keys.script(keys.VIEWS)(args=args))
+
+
+def stats_purge_batch(post_ids: list[int], limit: int) -> int:
+    """Up to ``limit`` of deleted posts' hourly and daily stat rows deleted; returns how many (0: none left).
+    One batch of a purge, in its transaction. (Views of it still pending in Redis are dropped by the next
+    flush, which only writes for posts that are not deleted.)"""
+    from common.sql import delete_some
+
+    from .models import PostStatsBucket, PostStatsDay
+
+    return (delete_some(PostStatsBucket._meta.db_table, "post_id = ANY(%s)", [post_ids], limit=limit)
+            or delete_some(PostStatsDay._meta.db_table, "post_id = ANY(%s)", [post_ids], limit=limit))

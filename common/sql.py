@@ -65,3 +65,15 @@ def delete_in_batches(table: str, where: str, params: list, *, batch: int) -> in
         total += deleted
         if deleted < batch:
             return total
+
+
+def delete_some(table: str, where: str, params: list, *, limit: int) -> int:
+    """Deletes at most ``limit`` rows of ``table`` matching ``where``, in the caller's transaction (one batch
+    of a purge); returns how many. Rows locked by others are waited for, not skipped: 0 means none left."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT %s)",
+            [*params, limit])
+        return cursor.rowcount

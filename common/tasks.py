@@ -66,6 +66,26 @@ def task(*args, **options):
     return shared_task(*args, **options)
 
 
+def enqueue_on_commit(name: str, *args) -> None:
+    """Queues the task ``name`` with ``args`` after the current transaction commits (nothing on a rollback).
+
+    By name, so a service needs no import of a tasks module. A broker that cannot be reached is logged,
+    never raised into the request that already committed: what the task would have done is found later
+    by a sweep (e.g. feed.sweep_deleted_posts), so the work is late, not lost.
+    """
+    from django.db import transaction
+
+    def send():
+        from celery import current_app
+
+        try:
+            current_app.send_task(name, args=list(args))
+        except Exception:  # noqa: BLE001 - the write committed; the sweep catches up
+            logger.exception("could not queue %s%r; the sweep will", name, tuple(args))
+
+    transaction.on_commit(send)
+
+
 # --- the dead-letter queue -----------------------------------------------------------------
 def broker_dead_letters_natively(app=None) -> bool:
     """RabbitMQ (amqp) dead-letters rejected messages itself; kombu's Redis transport drops them."""

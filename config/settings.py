@@ -286,6 +286,12 @@ NOTIFICATIONS_INLINE_FANOUT = int(os.environ.get("NOTIFICATIONS_INLINE_FANOUT", 
 ANALYTICS_HOURLY_RETENTION_DAYS = int(os.environ.get("ANALYTICS_HOURLY_RETENTION_DAYS", "90"))
 # Housekeeping deletes in batches of this many rows (one short transaction each).
 HOUSEKEEPING_BATCH = int(os.environ.get("HOUSEKEEPING_BATCH", "2000"))
+# Deleting a post or an account hides it at once; a task purges it in batches of PURGE_BATCH rows per kind
+# (one short transaction each), working at most PURGE_TASK_SECONDS per run before queueing the rest;
+# housekeeping queues the purge again for whatever was deleted over PURGE_SWEEP_SECONDS ago and is still there.
+PURGE_BATCH = int(os.environ.get("PURGE_BATCH", "500"))
+PURGE_TASK_SECONDS = float(os.environ.get("PURGE_TASK_SECONDS", "60"))
+PURGE_SWEEP_SECONDS = float(os.environ.get("PURGE_SWEEP_SECONDS", "900"))
 CELERY_BEAT_SCHEDULE = {
     # expires: a run still queued when the next one is due is dropped (no pile-up while workers are down).
     "analytics-flush-stats": {"task": "analytics.flush_stats", "schedule": ANALYTICS_FLUSH_SECONDS,
@@ -296,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
                                    "options": {"expires": HOUSEKEEPING_SECONDS}},
     "notifications-purge-read": {"task": "notifications.purge_read_notifications", "schedule": HOUSEKEEPING_SECONDS,
                                  "options": {"expires": HOUSEKEEPING_SECONDS}},
+    "feed-sweep-deleted-posts": {"task": "feed.sweep_deleted_posts", "schedule": HOUSEKEEPING_SECONDS,
+                                 "options": {"expires": HOUSEKEEPING_SECONDS}},
+    "users-sweep-deleted-users": {"task": "users.sweep_deleted_users", "schedule": HOUSEKEEPING_SECONDS,
+                                  "options": {"expires": HOUSEKEEPING_SECONDS}},
 }
 
 # --- Operations: /metrics (config/ops_views.py, common/metrics.py) ------------------------------------

@@ -17,10 +17,13 @@ POST_DEFERRED = ("search_vector",)
 
 
 class PostManager(models.Manager):
-    """Post.objects: posts without the deferred columns (POST_DEFERRED)."""
+    """Post.objects: the posts anyone may see (not deleted: ``deleted_at`` null), without the deferred
+    columns (POST_DEFERRED). Every read and write of the service goes through it, so a deleted post is
+    gone from every list and lookup the moment its deletion commits; only the purge
+    (feed/purge.py) reads hidden posts, through ``Post.all_objects``."""
 
     def get_queryset(self):
-        return super().get_queryset().defer(*POST_DEFERRED)
+        return super().get_queryset().filter(deleted_at__isnull=True).defer(*POST_DEFERRED)
 
 
 def _post_paths(model, fields) -> list[str]:
@@ -62,6 +65,8 @@ class Post(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    # Set when the post is deleted: hidden from every read at once, purged in batches by a task (feed/purge.py).
+    deleted_at = models.DateTimeField(null=True, blank=True)
     # Lower-cased, without '#', in order of first use; mirrored in PostHashtag for seeks.
     hashtags = ArrayField(models.CharField(max_length=HASHTAG_MAX), default=list, blank=True)
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in")
@@ -78,6 +83,7 @@ class Post(models.Model):
     )
 
     objects = PostManager()
+    all_objects = models.Manager()  # hidden (deleted, not yet purged) posts included: the purge only
 
     class Meta:
         indexes = [
@@ -89,6 +95,8 @@ class Post(models.Model):
             # User.posts, filter(author:), and the home feed's per-author seek.
             models.Index(F("author"), F("created_at").desc(), F("id").desc(), name="post_author_created_idx"),
             GinIndex(fields=["search_vector"], name="post_search_idx"),
+            # The purge's sweep: the (few) posts deleted but not yet purged.
+            models.Index(F("deleted_at"), name="post_hidden_idx", condition=models.Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,9 @@ POST_ORDERINGS: dict[str, tuple[str, str]] = {
 # A hashtag on at most this many posts, ordered by a counter, is sorted rather than walked (see post_list).
 RARE_TAG_POSTS = 10_000
 
+# Raw SQL on feed_post (alias x) leaves deleted posts out with this, as Post.objects does.
+VISIBLE = "x.deleted_at IS NULL"
+
 # User.posts: newest first.
 POST_NEWEST_ORDER = ("created_at", "id")
 
@@ -92,7 +95,8 @@ def post_list(
     tag = normalize_hashtag(hashtag) if hashtag is not None else None
 
     if tag is not None and order == "CREATED_AT":
-        rows = PostHashtag.objects.filter(tag=tag, **{f"post__{k}": v for k, v in filters.items()
+        # A deleted post's hashtag rows go with its deletion; a deleted user's posts' ones with the purge.
+        rows = PostHashtag.objects.filter(tag=tag, post__deleted_at__isnull=True, **{f"post__{k}": v for k, v in filters.items()
                                                       if not k.startswith("created_at")})
         if created_after is not None:
             rows = rows.filter(created_at__gte=created_after)
@@ -128,7 +132,7 @@ def user_posts(user_id: int) -> QuerySet[Post]:
 def first_user_posts(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Post]]:
     """The newest ``limit`` posts of each user (with ``reverse``, the oldest, oldest first), in one query."""
     return first_per_parent(posts(), "author", user_ids, POST_NEWEST_ORDER, limit, descending=True,
-                            reverse=reverse)
+                            where=VISIBLE, reverse=reverse)
 
 
 def mentioned_users(post_ids: Iterable[int]) -> dict[int, list[User]]:

@@ -4,8 +4,9 @@ Hashtags and mentions are parsed from the body on create and on edit and kept
 in sync in the same transaction (Post.hashtags, PostHashtag rows, the mentions
 M2M). The author's post_count changes in the same transaction as the row. Events
 go out after commit (common.events.publish); MENTION notifications are the
-notifications app's job, on the ``post_mentions_changed`` signal; a deleted post's
-comments are the interactions app's, on ``post_deleting``.
+notifications app's job, on the ``post_mentions_changed`` signal. Deleting hides the
+post at once (``deleted_at``); the task feed.purge_post removes it and what hangs on
+it afterwards, in batches (feed/purge.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common import events
+from common.tasks import enqueue_on_commit
 from common.validation import clean_text
 from users.models import User
 from users.selectors import users_by_mentions
@@ -23,7 +25,7 @@ from users.selectors import users_by_mentions
 from .models import POST_BODY_MAX, Post, PostHashtag
 from .parsing import parse_hashtags, parse_mentions
 from .permissions import post_can_delete, post_can_edit
-from .signals import post_deleting, post_mentions_changed
+from .signals import post_mentions_changed
 
 
 def _clean_body(body: str | None) -> str:
@@ -98,21 +100,29 @@ def post_update(*, viewer: User, post_id: int, body: str) -> Post:
 
 
 def post_delete(*, viewer: User, post_id: int) -> int:
-    """Deletes a post (author only) with everything that hangs off it; returns its id.
+    """Deletes a post (author only); returns its id. Answers at once, whatever hangs on the post.
 
-    The apps above remove their rows that a cascade would load one by one on ``post_deleting``
-    (interactions: the comments, set-based: a post with 100,000 comments is not loaded into
-    memory); Django's collector removes the rest (likes, shares, bookmarks, hashtags, mentions,
-    notifications, statistics), each with one DELETE. The counters of the deleted rows lived on
-    the post; the only counter elsewhere is the author's post_count.
+    One short transaction: the post is marked deleted (``deleted_at``), which hides it from every read
+    and refuses every write on it (Post.objects leaves it out; the interactions' raw SQL checks the
+    mark); its hashtag rows go (a few), so hashtag lists and trends drop it at once; the author's
+    post_count drops. After commit: the ``post_deleted`` event, and the task feed.purge_post, which
+    deletes its likes, shares, bookmarks, comments, notifications and stats in batches, each batch with
+    the counters that counted its rows, then the post row (feed/purge.py).
     """
     with transaction.atomic():
         post = _get_post_for_update(post_id)
         if not post_can_delete(viewer, post):
             raise PermissionDenied("Only its author may change this post.")
-        post_deleting.send(sender=Post, post=post)
-        post.delete()
+        Post.all_objects.filter(pk=post.pk).update(deleted_at=timezone.now())
+        PostHashtag.objects.filter(post_id=post.pk).delete()
         User.objects.filter(pk=viewer.pk).update(post_count=F("post_count") - 1)
         events.publish("post_deleted", post_id=post_id, author_id=viewer.pk)
+        enqueue_on_commit("feed.purge_post", post_id)
     viewer.post_count = max(0, viewer.post_count - 1)
     return post_id
+
+
+def posts_hide_of_author(user_id: int) -> int:
+    """A deleted user's posts hidden at once (one UPDATE, in the user's deletion transaction); they are
+    purged with the user (users/purge.py asks feed on ``user_purging``). Returns how many."""
+    return Post.all_objects.filter(author_id=user_id, deleted_at__isnull=True).update(deleted_at=timezone.now())

@@ -10,7 +10,10 @@ from django.dispatch import Signal
 # include the author, who mentioned themselves: receivers skip self-notifications).
 post_mentions_changed = Signal()
 
-# Sent inside the transaction deleting a post, the post row locked, before it goes: each app above removes
-# its own rows of the post that the delete cascade should not load one by one (interactions: the
-# comments, set-based). Whatever is left goes with the post's cascade. kwargs: post.
-post_deleting = Signal()
+# Sent by the purge of deleted (hidden) posts (feed/purge.py, off the request path), once per batch, each
+# batch its own transaction: each app above deletes up to ``limit`` of its rows hanging on these posts,
+# fixing in the same transaction the counters that counted them, and RETURNS how many it deleted (0: none
+# left). When every receiver answers 0 the post rows go. Idempotent: a rerun finds less, then nothing.
+# Receivers: interactions (likes, shares, bookmarks, comments), notifications, analytics (stat buckets).
+# kwargs: post_ids (a list: one deleted post, or a batch of a deleted user's posts), limit.
+post_purging = Signal()

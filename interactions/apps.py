@@ -6,4 +6,4 @@ class InteractionsConfig(AppConfig):
     verbose_name = "Interactions"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - answers feed's post_deleting and users' user_deleting
+        from . import receivers  # noqa: F401 - answers feed's post_purging and users' user_purging

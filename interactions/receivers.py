@@ -1,23 +1,25 @@
 """interactions' answers to the signals of the apps below it (connected in InteractionsConfig.ready):
-each app fixes its own rows and counters when a post or a user goes."""
+each app purges its own rows and fixes its own counters when a deleted post or user is purged."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from feed.signals import post_deleting
-from users.signals import user_deleting
+from feed.signals import post_purging
+from users.signals import user_purging
 
 from . import services
 
 
-@receiver(post_deleting, dispatch_uid="interactions.delete_post_comments")
-def delete_post_comments(sender, post, **kwargs) -> None:
-    """The post's comments, set-based, before the post's cascade (which would load them one by one)."""
-    services.post_comments_delete(post.pk)
+@receiver(post_purging, dispatch_uid="interactions.purge_post")
+def purge_post(sender, post_ids, limit, **kwargs) -> int:
+    """One batch of deleted posts' likes, shares, bookmarks or comments (the posts' own counters follow
+    in the same transaction); returns how many went."""
+    return services.purge_post_batch(post_ids, limit)
 
 
-@receiver(user_deleting, dispatch_uid="interactions.uncount_deleted_user")
-def uncount_deleted_user(sender, user, **kwargs) -> None:
-    """The user's likes, shares and comments taken off the counters of the posts and comments that stay."""
-    services.user_interactions_uncount(user.pk)
+@receiver(user_purging, dispatch_uid="interactions.purge_user")
+def purge_user(sender, user_id, limit, **kwargs) -> int:
+    """One batch of the deleted user's likes, shares, bookmarks or comments (with the replies beneath),
+    taken off the counters of the posts and comments that stay; returns how many went."""
+    return services.purge_user_batch(user_id, limit)

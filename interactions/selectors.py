@@ -99,8 +99,13 @@ def viewer_post_flags(users: User | int | Iterable[int], post_ids: Iterable[int]
     return found
 
 
+def on_visible_posts(queryset: QuerySet) -> QuerySet:
+    """Comments, likes or shares of posts not deleted (a deleted post's rows wait for the purge)."""
+    return queryset.filter(post__deleted_at__isnull=True)
+
+
 # --- a user's bookmarks -------------------------------------------------------------------------
 def bookmarks_of(user: User) -> QuerySet[Bookmark]:
     """The user's bookmarks with the post and its author joined in; order by (created_at, id) descending
     (bookmark_user_idx): most recently bookmarked first."""
-    return Bookmark.objects.filter(user=user).select_related("post", "post__author")
+    return Bookmark.objects.filter(user=user, post__deleted_at__isnull=True).select_related("post", "post__author")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.dispatch import receiver
 
-from feed.signals import post_mentions_changed
+from feed.signals import post_mentions_changed, post_purging
 from interactions.signals import (comment_created, comment_mentions_added, comments_deleting, like_created,
                                   share_created)
-from users.signals import follow_created
+from users.signals import follow_created, user_purging
 
 from .models import Notification
-from .services import notifications_about_comments_delete, notify
+from .services import notifications_about_comments_delete, notifications_purge_batch, notify
 from .tasks import queue_fan_out
 
 Kind = Notification.Kind
@@ -87,3 +87,15 @@ def notify_comment_mentions(sender, comment, added_user_ids, **kwargs) -> None:
 def forget_deleted_comments(sender, comments, **kwargs) -> None:
     """Notifications about comments that are being deleted go with them."""
     notifications_about_comments_delete(comments)
+
+
+@receiver(post_purging, dispatch_uid="notifications.purge_post")
+def purge_post(sender, post_ids, limit, **kwargs) -> int:
+    """One batch of the notifications about deleted posts; returns how many went."""
+    return notifications_purge_batch(post_ids=post_ids, limit=limit)
+
+
+@receiver(user_purging, dispatch_uid="notifications.purge_user")
+def purge_user(sender, user_id, limit, **kwargs) -> int:
+    """One batch of the notifications to or by a deleted user; returns how many went."""
+    return notifications_purge_batch(user_id=user_id, limit=limit)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from users.models import User
 
@@ -17,6 +17,8 @@ def notifications_of(recipient: User, *, unread_only: bool = False) -> QuerySet[
     """
     notifications = (
         Notification.objects.filter(recipient=recipient)
+        # About a deleted post, or by a deleted user: hidden at once, deleted by the purge.
+        .filter(Q(post__isnull=True) | Q(post__deleted_at__isnull=True), actor__deleted_at__isnull=True)
         .select_related("actor", "post", "post__author", "comment")
     )
     if unread_only:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from common.events import publish
+from common.sql import delete_some
 from users.models import User
 
 from .models import Notification
@@ -68,6 +69,16 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None, all
         if ids:
             unread.filter(pk__in=ids).update(read_at=timezone.now())
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_purge_batch(*, post_ids: list[int] | None = None, user_id: int | None = None,
+                              limit: int) -> int:
+    """Up to ``limit`` notifications about deleted posts (``post_ids``), or to or by a deleted user
+    (``user_id``), deleted; returns how many (0: none left). One batch of a purge, in its transaction."""
+    if post_ids is not None:
+        return delete_some(NOTIFICATION_TABLE, "post_id = ANY(%s)", [post_ids], limit=limit)
+    return (delete_some(NOTIFICATION_TABLE, "recipient_id = %s", [user_id], limit=limit)
+            or delete_some(NOTIFICATION_TABLE, "actor_id = %s", [user_id], limit=limit))
 
 
 def notifications_about_comments_delete(comments) -> None:

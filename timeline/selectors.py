@@ -86,7 +86,9 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
     2. the ``limit``-th post entry's time is a floor: an older share cannot make the page, so the
        share branch seeks each followed user's (user, created_at, id) share index above the floor
        (mostly one empty index probe per followed user);
-    3. "followed by the viewer" is always an index probe of the (follower, followee) unique index.
+    3. "followed by the viewer" is always an index probe of the (follower, followee) unique index;
+    4. deleted posts (``deleted_at``, hidden until purged) are left out of both branches (a share of
+       one: a primary-key probe of the post).
     Backward, the ``limit``-th post entry's time is a ceiling instead.
     """
     post_bound, share_bound = _bounds(after, before)
@@ -106,12 +108,14 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         f"NULL::bigint AS share_id FROM {post_table} p "
         f"WHERE (SELECT scan FROM strategy) "
         f"AND (p.author_id = %(viewer)s OR p.author_id IN (SELECT uid FROM followees)) AND {post_bound} "
+        f"AND p.deleted_at IS NULL "
         f"AND {not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) "
         f"UNION ALL "
         f"(SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
         f"NULL::bigint AS share_id "
         f"FROM (SELECT uid FROM followees UNION ALL SELECT %(viewer)s::bigint) a CROSS JOIN LATERAL ("
         f"SELECT p.id, p.created_at FROM {post_table} p WHERE p.author_id = a.uid AND {post_bound} "
+        f"AND p.deleted_at IS NULL "
         f"AND {not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) p "
         f"WHERE NOT (SELECT scan FROM strategy) ORDER BY at{d}, entry_id{d} LIMIT %(limit)s)"
     )
@@ -131,6 +135,7 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         f"FROM followees f CROSS JOIN LATERAL ("
         f"SELECT s.id, s.post_id, s.created_at FROM {share_table} s WHERE s.user_id = f.uid AND {share_bound} "
         f"AND s.created_at {'<=' if backward else '>='} (SELECT at FROM floor) "
+        f"AND EXISTS (SELECT 1 FROM {post_table} px WHERE px.id = s.post_id AND px.deleted_at IS NULL) "
         f"AND NOT EXISTS (SELECT 1 FROM {share_table} sy WHERE sy.post_id = s.post_id "
         f"AND (sy.created_at, sy.id) > (s.created_at, s.id) AND {followed('sy.user_id')}) "
         f"ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) s"

@@ -49,6 +49,8 @@ class User(AbstractUser):
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
     post_count = models.PositiveIntegerField(default=0)
+    # Set when the account is deleted (with is_active=False): hidden at once, purged by a task (users/purge.py).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -66,6 +68,8 @@ class User(AbstractUser):
             # Query.users(search:): icontains on username and display name (UPPER(..) LIKE).
             GinIndex(OpClass(Upper("username"), name="gin_trgm_ops"), name="users_username_trgm"),
             GinIndex(OpClass(Upper("display_name"), name="gin_trgm_ops"), name="users_display_trgm"),
+            # The purge's sweep: the (few) accounts deleted but not yet purged.
+            models.Index(F("deleted_at"), name="users_deleted_idx", condition=Q(deleted_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

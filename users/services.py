@@ -170,23 +170,42 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     return bool(deleted)
 
 
-def user_delete(user: User) -> None:
-    """Deletes an account with everything it owns, keeping every other row's counters exact.
+def user_delete(user: User) -> bool:
+    """Deletes an account; returns whether it was there to delete. Answers at once, whatever the account owns.
 
-    Cascades remove the user's follows, likes, shares, bookmarks, posts and comments (with the
-    replies under them, whoever wrote those); the counters that counted them live on other rows.
-    Each app takes what goes off its own counters, set-based, in the delete's transaction: here the
-    followed and following users' counts; the apps above on ``user_deleting`` (interactions: others'
-    posts' like/share/comment counts, others' comments' reply counts). (There is no public mutation
-    for this; the admin site deletes through it.)
+    One short transaction (users/purge.py does the rest, in batches, off the request path): the user row
+    is locked and marked (``is_active=False``: no login, its access tokens refused and refresh tokens
+    unusable; ``deleted_at``; post_count 0), so the profile is gone from every read; its follows go both
+    ways with the other users' counters (users.purge.delete_follows, set-based); on ``user_deleting``
+    feed hides the user's posts (one UPDATE). After commit the task users.purge_user deletes the user's
+    posts, likes, shares, bookmarks, comments (with the replies beneath) and notifications in batches,
+    each batch with the counters that counted its rows, then the user row. (The admin site deletes
+    through this; the viewer through ``deleteAccount``, :func:`account_delete`.)
     """
+    from django.utils import timezone
+
+    from common.tasks import enqueue_on_commit
+
+    from .purge import delete_follows
+
     with transaction.atomic():
-        uid = user.pk
-        if not User.objects.select_for_update().filter(pk=uid).values_list("pk", flat=True):
-            return
-        User.objects.filter(following_set__followee_id=uid).exclude(pk=uid).update(
-            following_count=F("following_count") - 1)
-        User.objects.filter(follower_set__follower_id=uid).exclude(pk=uid).update(
-            follower_count=F("follower_count") - 1)
-        user_deleting.send(sender=User, user=user)
-        User.objects.filter(pk=uid).delete()
+        locked = User.objects.select_for_update().filter(pk=user.pk, deleted_at__isnull=True).first()
+        if locked is None:
+            return False
+        locked.is_active, locked.deleted_at, locked.post_count = False, timezone.now(), 0
+        locked.save(update_fields=["is_active", "deleted_at", "post_count"])
+        delete_follows(locked.pk)
+        user_deleting.send(sender=User, user_id=locked.pk)
+        enqueue_on_commit("users.purge_user", locked.pk)
+    user.is_active, user.deleted_at = False, locked.deleted_at
+    return True
+
+
+def account_delete(user: User, *, password: str | None) -> None:
+    """The viewer deletes their own account (``deleteAccount``): the password is asked again, as Mastodon
+    and GitHub do, so a stolen access token alone cannot destroy an account."""
+    if not password:
+        raise ValidationError({"password": ValidationError("Your password is required.", code="required")})
+    if not user.check_password(password):
+        raise ValidationError({"password": ValidationError("That password is not correct.", code="invalid")})
+    user_delete(user)

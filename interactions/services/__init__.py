@@ -1,5 +1,5 @@
 """Writes for interactions: likes, shares and bookmarks (reactions.py), comments (comments.py), and
-interactions' part of deleting a post or a user (cleanup.py).
+interactions' part of purging a deleted post or user (purge.py).
 
 Counters are exact under concurrency. Every write that changes a counter does
 the row insert/delete and the counter change in ONE short transaction, and
@@ -23,12 +23,12 @@ comments_deleting) inside the transaction, analytics answers interaction_counted
 and counts after commit. Realtime events (common.events.publish) go out after commit.
 """
 
-from .cleanup import post_comments_delete, user_interactions_uncount
 from .comments import comment_create, comment_delete, comment_update
+from .purge import purge_post_batch, purge_user_batch
 from .reactions import (bookmark_create, bookmark_delete, like_create, like_delete, share_create,
                         share_delete)
 
 __all__ = [
     "bookmark_create", "bookmark_delete", "comment_create", "comment_delete", "comment_update", "like_create",
-    "like_delete", "post_comments_delete", "share_create", "share_delete", "user_interactions_uncount",
+    "like_delete", "purge_post_batch", "purge_user_batch", "share_create", "share_delete",
 ]

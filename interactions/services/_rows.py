@@ -29,7 +29,7 @@ def post_not_found() -> ValidationError:
 def insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = None):
     """Inserts (user, post[, extra]) into ``table`` unless present.
 
-    One statement: reads the post (NOT_FOUND when missing) and inserts with ON CONFLICT DO NOTHING.
+    One statement: reads the post (NOT_FOUND when missing or deleted) and inserts with ON CONFLICT DO NOTHING.
     Returns (post author id, new row id or None, its created_at or None).
     """
     extra = extra or {}
@@ -37,7 +37,7 @@ def insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = Non
     values = ", ".join(["%s", "p.id", "now()", *(["%s"] * len(extra))])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH p AS (SELECT id, author_id FROM {POST_TABLE} WHERE id = %s), "
+            f"WITH p AS (SELECT id, author_id FROM {POST_TABLE} WHERE id = %s AND deleted_at IS NULL), "
             f"ins AS (INSERT INTO {table} ({columns}) SELECT {values} FROM p "
             "ON CONFLICT (user_id, post_id) DO NOTHING RETURNING id, created_at) "
             "SELECT p.author_id, ins.id, ins.created_at FROM p LEFT JOIN ins ON true",
@@ -50,7 +50,8 @@ def insert_pair(table: str, user_id: int, post_id: int, extra: dict | None = Non
 
 
 def bump_post(post_id: int, column: str, delta: int, *, relaxed: bool = False) -> int:
-    """``column = column + delta`` on the post; returns its author id. NOT_FOUND if it was deleted meanwhile.
+    """``column = column + delta`` on the post; returns its author id. NOT_FOUND if it was deleted meanwhile
+    (a write that waited for the deletion's lock finds the mark and rolls back: nothing lands on a deleted post).
 
     ``relaxed``: the transaction's commit need not wait for the disk (see :func:`relax_commit`).
     """
@@ -58,7 +59,8 @@ def bump_post(post_id: int, column: str, delta: int, *, relaxed: bool = False) -
         relax_commit()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {POST_TABLE} SET {column} = {column} + %s WHERE id = %s RETURNING author_id", [delta, post_id]
+            f"UPDATE {POST_TABLE} SET {column} = {column} + %s WHERE id = %s AND deleted_at IS NULL "
+            "RETURNING author_id", [delta, post_id]
         )
         row = cursor.fetchone()
     if row is None:

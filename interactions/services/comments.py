@@ -88,7 +88,8 @@ def comment_update(*, user: User, comment_id: int, body: str) -> Comment:
     notifies users newly mentioned (``comment_mentions_added``)."""
     body = _clean_comment_body(body)
     with transaction.atomic():
-        comment = Comment.objects.select_for_update(no_key=True).filter(pk=comment_id).first()
+        comment = (Comment.objects.select_for_update(no_key=True)
+                   .filter(pk=comment_id, post__deleted_at__isnull=True).first())
         if comment is None:
             raise not_found("comment_id", "Comment")
         if not comment_can_edit(user, comment):
@@ -111,7 +112,7 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
     Returns the deleted comment (its pk kept). The post's comment_count drops by the
     number of comments removed, the parent's reply_count by one.
     """
-    comment = Comment.objects.select_related("post").filter(pk=comment_id).first()
+    comment = Comment.objects.select_related("post").filter(pk=comment_id, post__deleted_at__isnull=True).first()
     if comment is None:
         raise not_found("comment_id", "Comment")
     if not comment_can_delete(user, comment):
@@ -121,7 +122,8 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
     def run():
         with connection.cursor() as cursor:
             # The post row first: no comment can be added to (or removed from) this thread meanwhile.
-            cursor.execute(f"SELECT id FROM {POST_TABLE} WHERE id = %s FOR NO KEY UPDATE", [post_id])
+            cursor.execute(f"SELECT id FROM {POST_TABLE} WHERE id = %s AND deleted_at IS NULL FOR NO KEY UPDATE",
+                           [post_id])
             if cursor.fetchone() is None:
                 raise not_found("comment_id", "Comment")
             cursor.execute(

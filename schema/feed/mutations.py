@@ -37,7 +37,8 @@ class UpdatePost(BaseMutation):
 
 
 class DeletePost(BaseMutation):
-    """Deletes a post with its comments, likes and shares; only its author may."""
+    """Deletes a post with its comments, likes and shares; only its author may. Answers at once: the post is
+    gone from every read and refuses every write from then on; what hangs on it is deleted in the background."""
 
     class Input:
         post_id = graphene.ID(required=True, description="The global id of the post.")

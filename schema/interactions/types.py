@@ -48,7 +48,7 @@ class Comment(DjangoObjectType):
 
     @classmethod
     def get_queryset(cls, queryset, info):
-        return queryset.select_related("author")
+        return selectors.on_visible_posts(queryset).select_related("author")
 
     @staticmethod
     def resolve_post(comment, info):
@@ -91,7 +91,7 @@ class _ByUserOnPost:
 
     @classmethod
     def get_queryset(cls, queryset, info):
-        return queryset.select_related("user")
+        return selectors.on_visible_posts(queryset).select_related("user")
 
     @staticmethod
     def resolve_user(row, info):

@@ -13,7 +13,7 @@ from users.throttle import Throttled
 from ..core.auth import access_token
 from ..core.errors import RateLimited
 from ..core.mutations import BaseMutation
-from ..core.node import decode_id
+from ..core.node import decode_id, global_id as to_global_id
 from .types import User
 
 
@@ -162,6 +162,22 @@ class Revoke(graphql_jwt.Revoke):
         return cls(revoked=calendar.timegm(revoked.utctimetuple()))
 
 
+class DeleteAccount(BaseMutation):
+    """Deletes the viewer's account; the password is asked again. Answers at once: from then on the account
+    cannot log in, its tokens are refused, and it and its posts are gone from every read; its posts,
+    comments, likes, shares, follows and notifications are deleted in the background within minutes."""
+
+    class Input:
+        password = graphene.String(required=True, description="The account's password, to confirm.")
+
+    deleted_user_id = graphene.ID(description="The global id of the deleted account.")
+
+    @classmethod
+    def perform(cls, info, viewer, password):
+        services.account_delete(viewer, password=password)
+        return {"deleted_user_id": to_global_id("User", viewer.pk)}
+
+
 class UserMutations(graphene.ObjectType):
     register = Register.Field()
     token_auth = ObtainJSONWebToken.Field(
@@ -176,6 +192,7 @@ class UserMutations(graphene.ObjectType):
     update_profile = UpdateProfile.Field()
     follow_user = FollowUser.Field()
     unfollow_user = UnfollowUser.Field()
+    delete_account = DeleteAccount.Field()
 
 
 _TOKEN = "A short-lived access token (5 minutes): send it as `Authorization: Bearer <token>`."
