@@ -79,8 +79,9 @@ async def test_subscription_events_count_and_a_spent_budget_ends_the_subscriptio
         if message["type"] in ("error", "complete") or message["payload"].get("errors"):
             break
     events = [m for m in received if m["type"] in ("next", "data") and m["payload"].get("data")]
-    # 1 point to start, then 1 per 2 events: the 6th event makes 4 > 3, and the subscription ends.
-    assert len(events) == 6, received
+    # 1 point to start, then 1 per 2 events: the 6th event makes 4 > 3, and the subscription ends. The charge
+    # runs off the event loop (socket.EventCharges), so one more event may go out before the refusal lands.
+    assert len(events) in (6, 7), received
     last = received[-1]
     errors = last["payload"] if last["type"] == "error" else last["payload"]["errors"]
     assert [e["extensions"]["code"] for e in errors] == ["RATE_LIMITED"]
