@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from typing import Iterable, Sequence
 
 from django.db import connection
@@ -77,3 +79,17 @@ def delete_some(table: str, where: str, params: list, *, limit: int) -> int:
             f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {where} LIMIT %s)",
             [*params, limit])
         return cursor.rowcount
+
+
+def run_batches(step, seconds: float) -> tuple[bool, int]:
+    """Calls ``step()`` (one batch: rows deleted, or None when nothing is left) until it is done or ``seconds``
+    have passed. Returns (done, rows deleted); not done: the caller queues the rest (the purge tasks do)."""
+    deadline = time.monotonic() + seconds
+    total = 0
+    while True:
+        rows = step()
+        if rows is None:
+            return True, total
+        total += rows
+        if time.monotonic() >= deadline:
+            return False, total

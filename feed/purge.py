@@ -13,14 +13,13 @@ worker's message delivered again) continues from what is left, and does nothing 
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from common.sql import delete_some
+from common.sql import delete_some, run_batches
 
 from .models import Post, PostHashtag
 from .signals import post_purging
@@ -55,15 +54,7 @@ def purge_post(post_id: int, *, limit: int | None = None, seconds: float | None 
     """Purges the hidden post batch after batch for at most ``seconds`` (PURGE_TASK_SECONDS). Returns
     (done, rows deleted); not done: the caller queues the rest (the task does)."""
     seconds = settings.PURGE_TASK_SECONDS if seconds is None else seconds
-    deadline = time.monotonic() + seconds
-    total = 0
-    while True:
-        step = purge_post_step(post_id, limit)
-        if step is None:
-            return True, total
-        total += step
-        if time.monotonic() >= deadline:
-            return False, total
+    return run_batches(lambda: purge_post_step(post_id, limit), seconds)
 
 
 def purge_user_posts_batch(user_id: int, limit: int) -> int:

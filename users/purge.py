@@ -13,13 +13,14 @@ Idempotent and resumable, as feed/purge.py: a batch commits or not; a rerun cont
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
+from common.sql import run_batches
 
 from .models import Follow, User
 from .signals import user_purging
@@ -73,15 +74,7 @@ def purge_user(user_id: int, *, limit: int | None = None, seconds: float | None 
     """Purges the deleted user batch after batch for at most ``seconds`` (PURGE_TASK_SECONDS). Returns
     (done, rows deleted); not done: the caller queues the rest (the task does)."""
     seconds = settings.PURGE_TASK_SECONDS if seconds is None else seconds
-    deadline = time.monotonic() + seconds
-    total = 0
-    while True:
-        step = purge_user_step(user_id, limit)
-        if step is None:
-            return True, total
-        total += step
-        if time.monotonic() >= deadline:
-            return False, total
+    return run_batches(lambda: purge_user_step(user_id, limit), seconds)
 
 
 def deleted_users(*, older_than_seconds: float, limit: int) -> list[int]:

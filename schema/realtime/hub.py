@@ -33,6 +33,7 @@ from common import metrics
 
 from .conf import conf
 from .executor import run_sync
+from .loop_local import loop_local
 from .operations import Batch, SocketContext, Stream, new_request_id, run_event
 
 logger = logging.getLogger(__name__)
@@ -279,17 +280,6 @@ def process_events(events: list, emit=None, chunk: int = 100) -> list:
     return out
 
 
-_other_hubs: dict = {}  # for loops that take no attributes
-
-
 def get_hub() -> Hub:
     """This event loop's hub (kept on the loop, so it goes away with it)."""
-    loop = asyncio.get_running_loop()
-    hub = getattr(loop, "_graphql_realtime_hub", None) or _other_hubs.get(loop)
-    if hub is None:
-        hub = Hub()
-        try:
-            loop._graphql_realtime_hub = hub
-        except AttributeError:
-            _other_hubs[loop] = hub
-    return hub
+    return loop_local("realtime_hub", Hub)

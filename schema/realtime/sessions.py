@@ -29,6 +29,7 @@ from common.events import sessions_group
 
 from .conf import conf
 from .executor import run_sync
+from .loop_local import loop_local
 
 logger = logging.getLogger(__name__)
 
@@ -150,17 +151,6 @@ class SessionGuard:
         task.add_done_callback(self._tasks.discard)
 
 
-_other_guards: dict = {}  # for loops that take no attributes
-
-
 def get_guard() -> SessionGuard:
     """This event loop's guard (kept on the loop, so it goes away with it)."""
-    loop = asyncio.get_running_loop()
-    guard = getattr(loop, "_graphql_session_guard", None) or _other_guards.get(loop)
-    if guard is None:
-        guard = SessionGuard()
-        try:
-            loop._graphql_session_guard = guard
-        except AttributeError:
-            _other_guards[loop] = guard
-    return guard
+    return loop_local("session_guard", SessionGuard)
