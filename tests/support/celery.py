@@ -39,6 +39,11 @@ def _celery_worker_thread(django_db_setup, django_db_blocker):
 
     from config.celery import app
 
+    # The worker thread shares the GIL with a busy test process for the whole run: no AMQP heartbeats (a
+    # missed one makes RabbitMQ drop the connection) and no remote-control queue (an exclusive queue the
+    # dropped connection may still hold: the reconnect then fails with RESOURCE_LOCKED and the worker dies).
+    app.conf.broker_heartbeat = 0
+    app.conf.worker_enable_remote_control = False
     with django_db_blocker.unblock():
         purge_queues()
         try:
