@@ -21,7 +21,7 @@ from interactions import services as interactions
 from interactions.models import Bookmark, Comment, Like, Share
 from notifications.models import Notification
 from tests.conftest import PASSWORD, make_user
-from tests.support.celery import _celery_worker_thread, celery_worker, dead_letters, wait_until  # noqa: F401
+from tests.support.celery import dead_letters, wait_until
 from tests.support.interactions import counter_mismatches
 from users import services as user_services
 from users.models import Follow, User
