@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The service's image: daphne serving HTTP and websockets (the default command); the same image
-# runs the one-shot migrations, the Celery worker and beat (compose.yaml). PostgreSQL, Redis and the
+# The service's image. Default command: the HTTP tier (`python -m config.serve http`: granian's WSGI
+# server, WEB_WORKERS processes, default one per core); `python -m config.serve ws` is the websocket
+# tier (daphne). The same image runs the one-shot migrations, the Celery worker and beat (compose.yaml). PostgreSQL, Redis and the
 # broker come from DATABASE_URL / REDIS_URL / CELERY_BROKER_URL; the embedded servers of
 # `make run` are development-only (requirements-dev.txt) and are not in this image.
 #
@@ -48,5 +49,5 @@ USER app:app
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"]
-# The app logs one JSON line per request itself: daphne's access log would repeat each.
-CMD ["sh", "-c", "exec daphne -b 0.0.0.0 -p \"$PORT\" --proxy-headers --access-log /dev/null config.asgi:application"]
+# HTTP on every core (config/serve.py); the app logs one JSON line per request itself (no access log).
+CMD ["python", "-m", "config.serve", "http"]

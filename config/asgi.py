@@ -6,6 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Each request runs in a thread of its own under ASGI: share database connections through a pool
 # (see DB_POOL in config/settings.py).
 os.environ.setdefault("DB_POOL", "1")
+os.environ.setdefault("DB_SERVER_PROCESS", "1")
 
 from config import daphne_options  # noqa: E402
 
@@ -29,3 +30,7 @@ application = ProtocolTypeRouter({
     # connections counted and logged (common/observability.py).
     "websocket": observe_websockets(websocket_application(schema)),
 })
+
+from config.tuning import tune_gc  # noqa: E402
+
+tune_gc()  # the loaded application is frozen out of the collector's scans (config/tuning.py)

@@ -120,6 +120,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -176,10 +177,11 @@ if env_bool("DB_POOL", False):
 # (0: never), and when its client disconnects.
 GRAPHQL_EXECUTION_TIMEOUT = float(os.environ.get("GRAPHQL_EXECUTION_TIMEOUT", "10"))
 # PostgreSQL's statement_timeout in ms, matching the deadline, on the connections of server processes (those
-# config/asgi.py starts, which turn DB_POOL on); management commands and Celery workers (migrations, the seed's
-# COPY, backfills) get none unless this is set. 0: none.
+# config/asgi.py and config/wsgi.py start: they set DB_SERVER_PROCESS); management commands and Celery workers
+# (migrations, the seed's COPY, backfills) get none unless this is set. 0: none.
+_SERVER_PROCESS = env_bool("DB_SERVER_PROCESS", False) or env_bool("DB_POOL", False)
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS")
-                              or (round(GRAPHQL_EXECUTION_TIMEOUT * 1000) if env_bool("DB_POOL", False) else 0))
+                              or (round(GRAPHQL_EXECUTION_TIMEOUT * 1000) if _SERVER_PROCESS else 0))
 if DB_STATEMENT_TIMEOUT_MS > 0:
     DATABASES["default"]["OPTIONS"]["options"] += f" -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 # Parallel test runs (several developers or CI on one server) can pick their own test database.

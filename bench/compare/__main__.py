@@ -58,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-quiet-wait", action="store_true", help="Do not wait for a quiet machine.")
     parser.add_argument("--sql-requests", type=int, default=20, help="Requests counted for SQL per request.")
     parser.add_argument("--no-feed", action="store_true", help="Skip the feed-page rounds.")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="The project's HTTP processes (WEB_WORKERS; default: one per core). With more than "
+                             "one, a one-process server is measured beside it.")
     parser.add_argument("--log-level", help="The project's LOG_LEVEL (default INFO, as in production).")
     parser.add_argument("--out-dir", type=Path, help="Where the JSON and the plot go "
                         "(default docs/benchmarks, bench/results with --quick).")
@@ -84,18 +87,23 @@ def add_query(url: str, **query: str) -> str:
 PEER_OPTIONS = {"options": "-c%20jit%3Doff"}  # as config/settings.py does for the project
 
 
-def workloads(args, users, docs, project_url, peer_url) -> dict[str, dict]:
-    """Each series: what to send where, and as whom."""
+def workloads(args, users, docs, project_url, peer_url, variants: dict | None = None) -> dict[str, dict]:
+    """Each series: what to send where, and as whom. ``variants``: other project servers (a label suffix
+    and a URL per variant name) that get the newest-posts page too."""
     variables = {"first": args.first}
     peer_label = f"newest posts, PostGraphile {servers.package_version('postgraphile')}"
     series = {
         report.series_key("newest_posts", report.PROJECT): dict(
-            label="newest posts, project", workload="newest_posts", server=report.PROJECT, url=project_url,
-            body=pages.body(docs["newest_posts"], variables), user=None),
+            label=f"newest posts, project ({args.processes} processes)", workload="newest_posts",
+            server=report.PROJECT, url=project_url, body=pages.body(docs["newest_posts"], variables), user=None),
         report.series_key("newest_posts", report.PEER): dict(
             label=peer_label, workload="newest_posts", server=report.PEER, url=peer_url,
             body=pages.body(docs["peer_newest_posts"], variables), user=None),
     }
+    for variant, (suffix, url) in (variants or {}).items():
+        series[report.series_key("newest_posts", report.PROJECT, variant)] = dict(
+            label=f"newest posts, project ({suffix})", workload="newest_posts", server=report.PROJECT, url=url,
+            body=pages.body(docs["newest_posts"], variables), user=None, variant=variant)
     if not args.no_feed:
         for variant, user in users.items():
             series[report.series_key("feed_page", report.PROJECT, variant)] = dict(
@@ -113,7 +121,7 @@ def count_sql(args, db, redis_url, prefix, users, docs) -> tuple[dict[str, float
     try:
         project = servers.start_project(
             add_query(db.with_host("127.0.0.1", counters[report.PROJECT].port), sslmode="disable"),
-            redis_url, prefix=prefix, log_level=args.log_level)
+            redis_url, prefix=prefix, log_level=args.log_level, workers=1)
         peer = servers.start_peer(add_query(db.with_host("127.0.0.1", counters[report.PEER].port),
                                             sslmode="disable", **PEER_OPTIONS))
         series = workloads(args, users, docs, project.http, peer.http)
@@ -149,11 +157,19 @@ def count_sql(args, db, redis_url, prefix, users, docs) -> tuple[dict[str, float
 
 def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict[str, dict]:
     """Step 3: the alternating rounds against servers connected to PostgreSQL directly."""
-    project = peer = None
+    project = peer = single = None
+    extra: dict = {}
     try:
-        project = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level)
+        project = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
+                                        workers=args.processes)
+        # The same server with one process: how throughput grows with processes.
+        if args.processes > 1:
+            single = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
+                                           workers=1)
+            extra["1proc"] = single
         peer = servers.start_peer(add_query(database_url, **PEER_OPTIONS))
-        series = workloads(args, users, docs, project.http, peer.http)
+        variants = {"1proc": ("1 process", single.http)} if single else {}
+        series = workloads(args, users, docs, project.http, peer.http, variants)
         process = {report.PROJECT: project, report.PEER: peer}
         for spec in series.values():
             spec["rounds"] = {}
@@ -171,7 +187,8 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
                     expected = None
                     for _ in range(3):  # warm-up; the last answer is what every response must be
                         expected = pages.checked(spec["url"], spec["body"], token)
-                    result = load.run_round(server=process[spec["server"]], database=db.name,
+                    server = extra[spec["variant"]] if spec.get("variant") else process[spec["server"]]
+                    result = load.run_round(server=server, database=db.name,
                                             url=f"{spec['url']}/graphql", body=spec["body"], token=token,
                                             expect=expected, connections=connections, duration=args.duration,
                                             quiet=quiet)
@@ -185,6 +202,8 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
     finally:
         servers.stop(project)
         servers.stop(peer)
+        for server in extra.values():
+            servers.stop(server)
 
 
 def plot_title(document: dict) -> str:
@@ -229,6 +248,9 @@ def main(argv=None) -> int:
           f"{', quiet-gated (1-minute load < %g, at most %g s)' % (args.load_threshold, args.max_wait) if args.quiet_wait else ', no quiet wait'}.",
           flush=True)
     series = timed_rounds(args, db, database_url, redis_url, prefix, users, docs)
+    for key, spec in series.items():  # the same page from another server of the project: the same SQL
+        if spec.get("variant"):
+            sql.setdefault(key, sql.get(report.series_key(spec["workload"], report.PROJECT)))
     rows = report.summarize(series, sql)
     print()
     report.print_table(rows)
@@ -242,7 +264,8 @@ def main(argv=None) -> int:
         "data": counts, "users": {k: vars(v) for k, v in users.items()},
         "settings": {"rounds": args.rounds, "connections": args.connections, "duration_s": args.duration,
                      "first": args.first, "quiet_wait": args.quiet_wait, "load_threshold": args.load_threshold,
-                     "max_wait_s": args.max_wait, "project_env": servers.PRODUCTION_ENV},
+                     "max_wait_s": args.max_wait, "project_env": servers.PRODUCTION_ENV,
+                     "project_processes": args.processes},
         "methods": {"sql": SQL_METHOD, "cpu": CPU_METHOD,
                     "latency": "autocannon -j: p50/p99 of the round; figures are medians over rounds"},
         "page_check": check, "rows": rows,

@@ -1,8 +1,8 @@
 """The two servers on one database: the project as production runs it, and PostGraphile 5.
 
-- The project: the production web command of config/run.py (the Dockerfile's CMD: daphne with
-  ``--proxy-headers --access-log /dev/null``, DEBUG=0, JSON logs at INFO, prometheus-client's
-  multiprocess directory, compose.yaml's DB_POOL_SIZE of 10), bound to 127.0.0.1 on a free port,
+- The project: the production HTTP command of config/serve.py (the Dockerfile's CMD, compose.yaml's
+  ``web``: granian's WSGI server, ``WEB_WORKERS`` processes, default one per core; DEBUG=0, JSON logs at
+  INFO, prometheus-client's multiprocess directory), bound to 127.0.0.1 on a free port,
   wrapped in tests/support/live_server.py's LiveServer (the one launcher's class, its free ports).
   Whatever that command becomes (several processes, another server), this follows it: the CPU
   figures add up the process and all its children.
@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.live_server import LiveServer, free_port
+from tests.support.live_server import GENEROUS_LIMITS, LiveServer, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PEER_DIR = BASE_DIR / "bench" / "peer"
@@ -32,7 +32,7 @@ POSTGRAPHILE = PEER_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js
 AUTOCANNON = PEER_DIR / "node_modules" / "autocannon" / "autocannon.js"
 
 # compose.yaml's environment for the web tier (the settings that change how a request is served).
-PRODUCTION_ENV = {"DEBUG": "0", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json", "DB_POOL_SIZE": "10"}
+PRODUCTION_ENV = {"DEBUG": "0", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}
 
 
 def ensure_peer_packages() -> None:
@@ -85,18 +85,23 @@ def _start(command: list[str], env: dict, cwd: Path, name: str, path: str, timeo
 
 
 def start_project(database_url: str, redis_url: str, *, prefix: str, log_level: str | None = None,
-                  timeout: float = 120) -> LiveServer:
-    from config.run import commands
+                  workers: int | None = None, extra_env: dict | None = None, timeout: float = 120) -> LiveServer:
+    """The project's HTTP tier as production runs it; ``workers`` processes (default: one per core)."""
+    from config.serve import http_command
 
     metrics_dir = Path(tempfile.mkdtemp(prefix="bench-compare-metrics-"))
-    env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1",
+    # Budgets no load round reaches (one client address sends everything): still charged, never refused.
+    env = {**os.environ, **GENEROUS_LIMITS, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1",
            "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix,
            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     if log_level:
         env["LOG_LEVEL"] = log_level
     env.pop("TEST_DATABASE_NAME", None)
-    command = commands("127.0.0.1", "{port}", env)["web"]
-    server = _start(command, env, BASE_DIR, "The project (daphne)", "/graphql", timeout)
+    env.update(extra_env or {})
+    processes = workers or os.cpu_count() or 1
+    command = http_command("127.0.0.1", "{port}", processes)
+    server = _start(command, env, BASE_DIR, f"The project (granian, {processes} processes)", "/graphql", timeout)
+    server.processes = processes
     server.metrics_dir = metrics_dir
     return server
 

@@ -95,11 +95,29 @@ def page_args(first: int | None = None, last: int | None = None, after: str | No
 
 
 # --- pages --------------------------------------------------------------------
-@dataclass
 class Edge:
-    cursor: str
-    node: Any
-    row: Any  # what the page was made of (a Follow for a list of users, say)
+    """One item of a page: its node, the row the page was made of (a Follow for a list of users, say),
+    and its cursor — encoded only when asked for (most pages ask for ``pageInfo.endCursor`` at most)."""
+
+    __slots__ = ("_cursor", "_keyset", "node", "row")
+
+    def __init__(self, cursor: str | None, node: Any, row: Any, keyset: Keyset | None = None):
+        self._cursor = cursor
+        self._keyset = keyset
+        self.node = node
+        self.row = row
+
+    @property
+    def cursor(self) -> str:
+        if self._cursor is None:
+            self._cursor = self._keyset.cursor_of(self.row)
+        return self._cursor
+
+    def __eq__(self, other):
+        return (isinstance(other, Edge) and (self.cursor, self.node, self.row) == (other.cursor, other.node, other.row))
+
+    def __repr__(self):
+        return f"Edge(cursor={self.cursor!r}, node={self.node!r})"
 
 
 @dataclass
@@ -132,7 +150,7 @@ class Page:
 
     @cached_property
     def edges(self) -> list[Edge]:
-        return [Edge(self.keyset.cursor_of(row), self.node_of(row), row) for row in self.rows]
+        return [Edge(None, self.node_of(row), row, self.keyset) for row in self.rows]
 
     @property
     def nodes(self) -> list:

@@ -124,6 +124,33 @@ def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: f
     raise last_error
 
 
+def start_http_tier(env: dict | None = None, *, processes: int = 2, timeout: float = 60) -> LiveServer:
+    """The production HTTP tier (config/serve.py: granian, ``processes`` WSGI workers) on a free port, against
+    this test run's database and Redis prefix; returns when /healthz answers 200."""
+    from config.serve import http_command
+
+    full_env = {**GENEROUS_LIMITS, **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0",
+                "PYTHONUNBUFFERED": "1", "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
+                "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, **(env or {})}
+    full_env.pop("TEST_DATABASE_NAME", None)
+    port = free_port()
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(http_command("127.0.0.1", str(port), processes), cwd=BASE_DIR, env=full_env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(port, process, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{server.http}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"the HTTP tier on {port} did not start:\n{server.output()[-3000:]}")
+
+
 def start_test_daphne(extra_env: dict | None = None) -> LiveServer:
     """daphne against this test run's database and Redis prefix."""
     return start_daphne({"DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
