@@ -2,10 +2,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+
+from common.joins import LeanJoinQuerySet
 
 POST_BODY_MAX = 2000
 HASHTAG_MAX = 100
@@ -23,37 +24,12 @@ class PostManager(models.Manager):
     (feed/purge.py) reads hidden posts, through ``Post.all_objects``."""
 
     def get_queryset(self):
-        return super().get_queryset().filter(deleted_at__isnull=True).defer(*POST_DEFERRED)
+        return LeanJoinQuerySet(self.model, using=self._db).filter(deleted_at__isnull=True).defer(*POST_DEFERRED)
 
 
-def _post_paths(model, fields) -> list[str]:
-    """The select_related paths among ``fields`` (and their prefixes) that end at a Post."""
-    paths = []
-    for path in fields:
-        if not isinstance(path, str):  # select_related(None) clears the list
-            continue
-        current, parts = model, []
-        for part in path.split("__"):
-            try:
-                related = current._meta.get_field(part).related_model
-            except FieldDoesNotExist:  # Django reports it when the query is built
-                break
-            if related is None:
-                break
-            parts.append(part)
-            current = related
-            if current is Post and "__".join(parts) not in paths:
-                paths.append("__".join(parts))
-    return paths
-
-
-class PostLinkedQuerySet(models.QuerySet):
-    """For models with a foreign key to Post: select_related() of a post leaves its deferred columns out."""
-
-    def select_related(self, *fields):
-        queryset = super().select_related(*fields)
-        deferred = [f"{path}__{name}" for path in _post_paths(self.model, fields) for name in POST_DEFERRED]
-        return queryset.defer(*deferred) if deferred else queryset
+class PostLinkedQuerySet(LeanJoinQuerySet):
+    """For models with a foreign key to Post: select_related() of a post (or a user) leaves its deferred
+    columns out (common/joins.py)."""
 
 
 class Post(models.Model):
@@ -81,6 +57,9 @@ class Post(models.Model):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+
+    # What a join of posts leaves out (common/joins.py).
+    JOIN_DEFERRED = POST_DEFERRED
 
     objects = PostManager()
     all_objects = models.Manager()  # hidden (deleted, not yet purged) posts included: the purge only

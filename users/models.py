@@ -10,6 +10,8 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
+from common.joins import LeanJoinQuerySet
+
 USERNAME_MIN = 3
 USERNAME_MAX = 30
 DISPLAY_NAME_MAX = 50
@@ -54,6 +56,10 @@ class User(AbstractUser):
 
     objects = UserManager()
 
+    # What a join of users (a post's author, a follower) leaves out: never shown for someone else, and
+    # the password hash is the widest column (common/joins.py).
+    JOIN_DEFERRED = ("password", "email", "last_login", "is_superuser", "is_staff")
+
     REQUIRED_FIELDS = ["email"]
 
     class Meta:
@@ -80,6 +86,8 @@ class Follow(models.Model):
     follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")
     followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_set")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LeanJoinQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -57,7 +57,8 @@ class User(DjangoObjectType):
     @staticmethod
     def resolve_email(user, info):
         viewer = get_viewer(info)
-        return user.email if viewer is not None and viewer.pk == user.pk else None
+        # The viewer's own, loaded whole: a joined author leaves its email out (common/joins.py).
+        return viewer.email if viewer is not None and viewer.pk == user.pk else None
 
     @staticmethod
     def resolve_viewer_is_following(user, info):

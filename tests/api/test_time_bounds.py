@@ -68,7 +68,10 @@ def test_server_connections_get_a_statement_timeout_matching_the_deadline(db):
     assert _show_statement_timeout({"DB_POOL": "1"}) == "10s"  # what config/asgi.py's processes get
     assert _show_statement_timeout({"DB_POOL": "1", "GRAPHQL_EXECUTION_TIMEOUT": "3"}) == "3s"
     assert _show_statement_timeout({"DB_POOL": "1", "DB_STATEMENT_TIMEOUT_MS": "1500"}) == "1500ms"
-    assert _show_statement_timeout({"DB_POOL": "0"}) == "0"  # management commands: migrations, the seed's COPY
+    # config/wsgi.py's processes (the production HTTP tier): no pool, the same bound.
+    assert _show_statement_timeout({"DB_POOL": "0", "DB_SERVER_PROCESS": "1"}) == "10s"
+    # Management commands: migrations, the seed's COPY.
+    assert _show_statement_timeout({"DB_POOL": "0", "DB_SERVER_PROCESS": "0"}) == "0"
 
 
 @pytest.fixture

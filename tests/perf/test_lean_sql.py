@@ -1,0 +1,74 @@
+"""SQL like PostGraphile's: pages select only the columns a response can need (never a password hash for
+``username``), with parameters bound on the server, and PostgreSQL plans each page's statements once per
+connection (prepared statements, config/settings.py DB_PREPARE_THRESHOLD)."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from common.joins import deferred_paths
+from feed.models import Post
+from interactions.models import Comment
+from users.models import Follow, User
+
+from tests.perf.test_query_counts import FEED_PAGE, NEWEST_POSTS, feed_viewer  # noqa: F401 - the fixture
+from tests.support.queries import assert_database_query_count
+
+PRIVATE_COLUMNS = ('"users_user"."password"', '"users_user"."email"', '"users_user"."last_login"',
+                   '"users_user"."is_staff"', '"users_user"."is_superuser"')
+
+
+def test_joins_leave_out_the_columns_no_response_shows():
+    assert deferred_paths(Comment, ["author", "post__author"]) == [
+        "author__password", "author__email", "author__last_login", "author__is_superuser", "author__is_staff",
+        "post__search_vector", "post__author__password", "post__author__email", "post__author__last_login",
+        "post__author__is_superuser", "post__author__is_staff"]
+    assert deferred_paths(Follow, ["follower"])[:2] == ["follower__password", "follower__email"]
+    assert deferred_paths(Post, [None, "nonsense"]) == []
+
+
+def test_the_standard_pages_read_no_password_hash_or_email(gql, feed_viewer):  # noqa: F811
+    for query, user in ((NEWEST_POSTS, None), (NEWEST_POSTS, feed_viewer), (FEED_PAGE, feed_viewer)):
+        with CaptureQueriesContext(connection) as ctx:
+            r = gql(query, {"first": 20}, user=user)
+        assert r.status == 200 and not r.errors, r.body
+        page_sql = [q["sql"] for q in ctx.captured_queries if '"users_user"."id" = ' not in q["sql"]]
+        assert page_sql and any('"users_user"."username"' in sql for sql in page_sql)
+        for sql in page_sql:
+            assert not any(column in sql for column in PRIVATE_COLUMNS), sql
+
+
+def test_a_viewer_sees_the_own_email_on_own_posts_without_more_queries(gql, feed_viewer):  # noqa: F811
+    query = "{ viewer { posts(first: 10) { edges { node { author { username email } } } } } }"
+    gql(query, user=feed_viewer)
+    with assert_database_query_count(2):  # the token's user, the posts with their author
+        r = gql(query, user=feed_viewer)
+    authors = [edge["node"]["author"] for edge in r.data["viewer"]["posts"]["edges"]]
+    assert authors and all(a == {"username": "viewer", "email": feed_viewer.email} for a in authors), authors
+    other = "{ posts(first: 30) { edges { node { author { username email } } } } }"
+    emails = {(e["node"]["author"]["username"], e["node"]["author"]["email"])
+              for e in gql(other, user=feed_viewer).data["posts"]["edges"]}
+    assert all(email is None for name, email in emails if name != "viewer") and len(emails) > 1
+
+
+def test_a_deferred_column_still_loads_when_read(db):
+    author = User.objects.create_user("writer", "writer@example.com", "pw-long-enough-1")
+    Post.objects.create(author=author, body="hello")
+    post = Post.objects.select_related("author").get()
+    assert post.author.get_deferred_fields() >= {"password", "email"}
+    assert post.author.email == "writer@example.com"  # one more query, never a wrong value
+
+
+def test_page_statements_are_prepared_once_per_connection(gql, feed_viewer):  # noqa: F811
+    for _ in range(4):
+        assert not gql(NEWEST_POSTS, {"first": 20}).errors
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    page = [(sql, runs) for sql, runs in prepared if 'FROM "feed_post" INNER JOIN "users_user"' in sql]
+    assert page, prepared
+    assert page[0][1] >= 2, page  # run as a prepared statement (psycopg prepares on the 2nd execution)
+    # Parameters bound on the server ($1...): the first comments of any page of posts are one statement text.
+    comments = [(sql, runs) for sql, runs in prepared if 'FROM "interactions_comment"' in sql]
+    assert comments and "$1" in comments[0][0] and comments[0][1] >= 2, prepared
