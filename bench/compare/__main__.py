@@ -23,6 +23,7 @@ checks the harness, not the servers: its figures mean little.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -58,6 +59,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-quiet-wait", action="store_true", help="Do not wait for a quiet machine.")
     parser.add_argument("--sql-requests", type=int, default=20, help="Requests counted for SQL per request.")
     parser.add_argument("--no-feed", action="store_true", help="Skip the feed-page rounds.")
+    parser.add_argument("--no-cache", action="store_true", help="Skip the response-cache rounds.")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                         help="The project's HTTP processes (WEB_WORKERS; default: one per core). With more than "
                              "one, a one-process server is measured beside it.")
@@ -84,26 +86,30 @@ def add_query(url: str, **query: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{extra}"
 
 
-PEER_OPTIONS = {"options": "-c%20jit%3Doff"}  # as config/settings.py does for the project
+PEER_OPTIONS = {"options": "-c%20jit%3Doff"}
+# The mixed rounds: one request in WRITE_EVERY is a like toggled or a comment on the page's posts (5%).
+WRITE_EVERY = 20  # as config/settings.py does for the project
 
 
-def workloads(args, users, docs, project_url, peer_url, variants: dict | None = None) -> dict[str, dict]:
-    """Each series: what to send where, and as whom. ``variants``: other project servers (a label suffix
-    and a URL per variant name) that get the newest-posts page too."""
+def workloads(args, users, docs, project_url, peer_url, variants: dict | None = None,
+              servers_by_name: dict | None = None) -> dict[str, dict]:
+    """Each series: what to send where, and as whom. ``variants``: more newest-posts series (a label suffix,
+    the name of the project server in ``servers_by_name``, whether 1 request in 20 is a write)."""
     variables = {"first": args.first}
     peer_label = f"newest posts, PostGraphile {servers.package_version('postgraphile')}"
     series = {
         report.series_key("newest_posts", report.PROJECT): dict(
-            label=f"newest posts, project ({args.processes} processes)", workload="newest_posts",
+            label=f"newest posts, project ({args.processes} processes, cache off)", workload="newest_posts",
             server=report.PROJECT, url=project_url, body=pages.body(docs["newest_posts"], variables), user=None),
         report.series_key("newest_posts", report.PEER): dict(
             label=peer_label, workload="newest_posts", server=report.PEER, url=peer_url,
             body=pages.body(docs["peer_newest_posts"], variables), user=None),
     }
-    for variant, (suffix, url) in (variants or {}).items():
+    for variant, (suffix, server_name, writes) in (variants or {}).items():
         series[report.series_key("newest_posts", report.PROJECT, variant)] = dict(
-            label=f"newest posts, project ({suffix})", workload="newest_posts", server=report.PROJECT, url=url,
-            body=pages.body(docs["newest_posts"], variables), user=None, variant=variant)
+            label=f"newest posts, project ({suffix})", workload="newest_posts", server=report.PROJECT,
+            url=servers_by_name[server_name].http, body=pages.body(docs["newest_posts"], variables), user=None,
+            variant=variant, server_name=server_name, writes=writes)
     if not args.no_feed:
         for variant, user in users.items():
             series[report.series_key("feed_page", report.PROJECT, variant)] = dict(
@@ -157,20 +163,34 @@ def count_sql(args, db, redis_url, prefix, users, docs) -> tuple[dict[str, float
 
 def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict[str, dict]:
     """Step 3: the alternating rounds against servers connected to PostgreSQL directly."""
-    project = peer = single = None
+    project = peer = None
     extra: dict = {}
+    page_pks: list[int] = []
+    liked_before: set[int] = set()
     try:
         project = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
-                                        workers=args.processes)
+                                        workers=args.processes, extra_env={"RESPONSE_CACHE": "0"})
+        extra["project"] = project
+        variants = {}
         # The same server with one process: how throughput grows with processes.
         if args.processes > 1:
-            single = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
-                                           workers=1)
-            extra["1proc"] = single
+            extra["1proc"] = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
+                                                   workers=1, extra_env={"RESPONSE_CACHE": "0"})
+            variants["1proc"] = ("1 process, cache off", "1proc", False)
+        variants["mixed"] = ("cache off, 5% writes", "project", True)
+        if not args.no_cache:
+            extra["cache"] = servers.start_project(database_url, redis_url, prefix=prefix, log_level=args.log_level,
+                                                   workers=args.processes, extra_env={"RESPONSE_CACHE": "1"})
+            variants["cache"] = ("response cache on", "cache", False)
+            variants["cache-mixed"] = ("response cache on, 5% writes", "cache", True)
         peer = servers.start_peer(add_query(database_url, **PEER_OPTIONS))
-        variants = {"1proc": ("1 process", single.http)} if single else {}
-        series = workloads(args, users, docs, project.http, peer.http, variants)
+        series = workloads(args, users, docs, project.http, peer.http, variants, extra)
         process = {report.PROJECT: project, report.PEER: peer}
+        writer_token = pages.login(project.http, data.WRITER)
+        page_ids = [edge["node"]["id"] for edge in json.loads(pages.checked(
+            project.http, series[report.series_key("newest_posts", report.PROJECT)]["body"]))["data"]["posts"]["edges"]]
+        page_pks = [pages.pk_of(global_id, "Post") for global_id in page_ids]
+        liked_before = data.writer_likes(page_pks)
         for spec in series.values():
             spec["rounds"] = {}
         order = list(series)
@@ -187,12 +207,15 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
                     expected = None
                     for _ in range(3):  # warm-up; the last answer is what every response must be
                         expected = pages.checked(spec["url"], spec["body"], token)
-                    server = extra[spec["variant"]] if spec.get("variant") else process[spec["server"]]
+                    server = extra[spec["server_name"]] if spec.get("server_name") else process[spec["server"]]
+                    writes = ({"token": writer_token, "post_ids": page_ids, "every": WRITE_EVERY}
+                              if spec.get("writes") else None)
                     result = load.run_round(server=server, database=db.name,
                                             url=f"{spec['url']}/graphql", body=spec["body"], token=token,
-                                            expect=expected, connections=connections, duration=args.duration,
-                                            quiet=quiet)
-                    result["body_compared"] = len(expected) <= load.MAX_EXPECT_BYTES
+                                            expect=None if writes else expected, connections=connections,
+                                            duration=args.duration, quiet=quiet, writes=writes)
+                    # With writes the counts move: answers are checked for status and errors only.
+                    result["body_compared"] = not writes and len(expected) <= load.MAX_EXPECT_BYTES
                     spec["rounds"].setdefault(connections, []).append(result)
                     print(f"  [{done}/{total}] round {round_number + 1}, {connections:>2} conns, {spec['label']}: "
                           f"{result['rps']:,.1f} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
@@ -200,10 +223,13 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
                           f"(load {quiet['load_1m']})", flush=True)
         return {key: {k: v for k, v in spec.items() if k != "body"} for key, spec in series.items()}
     finally:
-        servers.stop(project)
         servers.stop(peer)
         for server in extra.values():
             servers.stop(server)
+        if page_pks:
+            undone = data.undo_writes(page_pks, liked_before)
+            print(f"Mixed rounds undone: {undone['likes']} likes restored, {undone['comments']} comments deleted.",
+                  flush=True)
 
 
 def plot_title(document: dict) -> str:

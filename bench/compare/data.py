@@ -160,3 +160,36 @@ def git_commit() -> str:
 
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+WRITER = "demo"  # the account the mixed rounds write as
+BENCH_COMMENT = "bench comment "
+
+
+def writer_likes(post_ids: list[int]) -> set[int]:
+    """Which of ``post_ids`` the mixed rounds' writer likes now (restored afterwards)."""
+    from interactions.models import Like
+
+    return set(Like.objects.filter(user__username=WRITER, post_id__in=post_ids).values_list("post_id", flat=True))
+
+
+def undo_writes(post_ids: list[int], liked_before: set[int]) -> dict[str, int]:
+    """Puts the data set back after mixed rounds, through the services (counters stay exact): the writer's
+    likes on ``post_ids`` as they were, its bench comments deleted."""
+    from interactions.models import Comment
+    from interactions.services import comments, reactions
+    from users.models import User
+
+    writer = User.objects.get(username=WRITER)
+    changed = {"likes": 0, "comments": 0}
+    for post_id in post_ids:
+        likes_now = post_id in writer_likes([post_id])
+        if likes_now and post_id not in liked_before:
+            changed["likes"] += reactions.like_delete(user=writer, post_id=post_id)
+        elif not likes_now and post_id in liked_before:
+            reactions.like_create(user=writer, post_id=post_id)
+            changed["likes"] += 1
+    for comment_id in Comment.objects.filter(author=writer, body__startswith=BENCH_COMMENT).values_list("id", flat=True):
+        comments.comment_delete(user=writer, comment_id=comment_id)
+        changed["comments"] += 1
+    return changed

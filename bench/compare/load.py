@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 
-from .servers import AUTOCANNON, NODE, process_cpu_seconds
+from .servers import AUTOCANNON, NODE, PEER_DIR, process_cpu_seconds
 
 # autocannon takes the expected body on its command line, where one argument may hold 128 KiB (Linux):
 # a larger answer (a page of --first 100, say) is not compared.
@@ -74,13 +74,32 @@ def autocannon(url: str, body: bytes, *, connections: int, duration: float, toke
     return json.loads(completed.stdout)
 
 
+def autocannon_mixed(url: str, body: bytes, *, connections: int, duration: float, writes: dict) -> dict:
+    """bench/peer/mixed.mjs: the page, and one request in ``writes["every"]`` a like toggled or a comment
+    on its posts, as ``writes["token"]``'s user."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".json") as read_body:
+        read_body.write(body)
+        read_body.flush()
+        command = [str(NODE), str(PEER_DIR / "mixed.mjs"), url, str(connections), str(duration), read_body.name,
+                   writes["token"], ",".join(writes["post_ids"]), str(writes["every"])]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120, cwd=PEER_DIR)
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise SystemExit(f"mixed.mjs failed ({completed.returncode}):\n{completed.stderr[-2000:]}")
+    return json.loads(completed.stdout)
+
+
 def run_round(*, server, database: str, url: str, body: bytes, token: str | None, expect: bytes | None,
-              connections: int, duration: float, quiet: dict) -> dict:
-    """One autocannon run; the figures kept from it."""
+              connections: int, duration: float, quiet: dict, writes: dict | None = None) -> dict:
+    """One autocannon run; the figures kept from it. ``writes``: a mixed round (autocannon_mixed)."""
     pids = backend_pids(database)
     db_before = backend_cpu(pids)
     cpu_before = process_cpu_seconds(server.process.pid)
-    result = autocannon(url, body, connections=connections, duration=duration, token=token, expect=expect)
+    if writes:
+        result = autocannon_mixed(url, body, connections=connections, duration=duration, writes=writes)
+    else:
+        result = autocannon(url, body, connections=connections, duration=duration, token=token, expect=expect)
     cpu = process_cpu_seconds(server.process.pid) - cpu_before
     db_cpu = None
     if db_before is not None:
@@ -91,7 +110,7 @@ def run_round(*, server, database: str, url: str, body: bytes, token: str | None
     latency = result["latency"]
     return {
         "connections": connections, "duration_s": result["duration"], "requests": requests, "errors": errors,
-        "mismatches": result.get("mismatches", 0), "non2xx": result["non2xx"],
+        "mismatches": result.get("mismatches", 0), "non2xx": result["non2xx"], "writes": result.get("writes"),
         "rps": round(requests / result["duration"], 1) if result["duration"] else 0.0,
         "p50_ms": latency["p50"], "p99_ms": latency["p99"], "mean_ms": latency["mean"], "max_ms": latency["max"],
         "server_cpu_ms_per_req": round(cpu * 1000 / requests, 3) if requests else None,

@@ -55,6 +55,10 @@ def login(url: str, username: str) -> str:
 
 
 # --- the same page ------------------------------------------------------------------------------
+def pk_of(global_id: str, expected: str) -> int:
+    return _pk(global_id, expected)
+
+
 def _pk(global_id: str, expected: str) -> int:
     type_name, _, pk = base64.b64decode(global_id).decode().partition(":")
     if type_name != expected:
