@@ -163,11 +163,13 @@ memory = MemoryLayer()
 
 
 @receiver(setting_changed, dispatch_uid="schema.response_cache.settings")
-def _settings_changed(**kwargs) -> None:
+def _settings_changed(setting, **kwargs) -> None:
     # What an answer depends on includes settings (page sizes, policies): a changed setting (tests) is a new
-    # generation, in memory and in Redis.
+    # generation, in memory and in Redis (only while the cache is on, or turned on or off: with it off
+    # nothing is read, and Redis may be the thing a test just pointed elsewhere).
     memory.clear()
-    response_cache_bus.bump()
+    if enabled() or setting.startswith("RESPONSE_CACHE"):
+        response_cache_bus.bump()
 
 
 # --- what may be cached, under which key ------------------------------------------------------------
