@@ -297,11 +297,14 @@ def test_a_lost_generation_key_restarts_above_every_earlier_generation():
 
 # --- counters: late by at most the staleness, refreshed by one request ---------------------------------
 def test_a_like_shows_within_the_staleness(post, bob, settings):
-    settings.RESPONSE_CACHE_MAX_STALENESS = 0.2
+    settings.RESPONSE_CACHE_MAX_STALENESS = 0.5
+    began = time.time()
     assert data(ask(POST, gid(post)))["post"]["likeCount"] == 0
     interactions.like_create(user=bob, post_id=post.pk)
-    assert data(ask(POST, gid(post)))["post"]["likeCount"] == 0  # a counter may lag...
-    time.sleep(0.25)
+    lagging = data(ask(POST, gid(post)))["post"]["likeCount"]
+    if time.time() - began < 0.45:  # (a loaded machine may take longer than the staleness to get here)
+        assert lagging == 0  # a counter may lag...
+    time.sleep(0.55)
     assert data(ask(POST, gid(post)))["post"]["likeCount"] == 1  # ...by at most the staleness
     another_process()
     assert data(ask(POST, gid(post)))["post"]["likeCount"] == 1
