@@ -7,7 +7,8 @@ subscribers on every server process receive it. The websocket layer
 
 Event kinds and their data (ids only; subscribers load what their selection needs):
 - ``post_created``: post_id, author_id, hashtags
-- ``post_updated``: post_id  (edits and counter changes; coalesced for subscribers)
+- ``post_updated``: post_id  (edits and counter changes; coalesced for subscribers); ``content=True`` when
+  more than a counter changed (the post's edit, a comment's deletion)
 - ``post_deleted``: post_id, author_id
 - ``comment_added``: comment_id, post_id
 - ``share_created``: share_id, post_id, user_id
@@ -25,6 +26,11 @@ gets it once, however many of its websockets want it:
 A new post by an author with a million followers is one message per process, not a million:
 each process checks which of ITS feed subscribers follow the author (one query) — see
 docs/realtime.md.
+
+The response cache (common/response_cache_bus.py): :func:`publish` ends its content generation at the
+same commit for ``post_deleted``, ``user_deactivated`` and any event published with ``content=True``;
+the other kinds only change counters or add to lists, which the cache may show late (by at most
+``RESPONSE_CACHE_MAX_STALENESS``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 
+from . import response_cache_bus
 from .metrics import EVENTS_PUBLISHED
 
 logger = logging.getLogger(__name__)
@@ -148,4 +155,6 @@ def publish(kind: str, **data) -> None:
     """Sends the event once the current transaction commits (at once outside a transaction)."""
     if kind not in _GROUPS:
         raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(sorted(_GROUPS))}")
+    if response_cache_bus.event_changes_content(kind, data):
+        response_cache_bus.content_changed()  # before the realtime send: readers never get the old answer
     transaction.on_commit(lambda: _send(kind, data))

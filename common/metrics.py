@@ -70,6 +70,18 @@ CACHE_REQUESTS = Counter(
     "cache_requests_total", "Application cache look-ups by cache and result (hit, miss).", ["cache", "result"],
 )
 
+RESPONSE_CACHE = Counter(
+    "graphql_response_cache_total",
+    "GraphQL operations over HTTP by what the response cache did (with RESPONSE_CACHE on): hit (a fresh answer "
+    "served), stale (a stale copy served while another request refreshes it), miss (run and stored), bypass "
+    "(not cacheable: viewer-dependent, a mutation, a batch, Redis unavailable).",
+    ["outcome"],
+)
+
+
+def count_response_cache(outcome: str) -> None:
+    RESPONSE_CACHE.labels(outcome).inc()
+
 
 def count_cache(cache: str, hit: bool) -> None:
     CACHE_REQUESTS.labels(cache, "hit" if hit else "miss").inc()

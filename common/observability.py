@@ -2,9 +2,10 @@
 
 :class:`RequestObservationMiddleware` (right after the request-id middleware) times the request, counts
 its SQL statements (a ``connection.execute_wrapper``), and when the response is ready writes ONE log line
-(logger ``request``: method, path, route, status, duration_ms, sql_count, operation, outcome, user_id; the
-request id comes from the log filter) and counts it in :mod:`common.metrics`. The GraphQL layer tells it
-which operations ran through :func:`note_graphql_operation`.
+(logger ``request``: method, path, route, status, duration_ms, sql_count, operation, outcome, user_id,
+response_cache when the GraphQL response cache took part; the request id comes from the log filter) and counts it in :mod:`common.metrics`. The GraphQL layer tells it
+which operations ran through :func:`note_graphql_operation`, and what the response cache did through
+:func:`note_response_cache`.
 
 It replaces Django's own "Bad Request: …" / "Internal Server Error: …" lines (``django.request``, dropped
 by :class:`DropDjangoRequestLines` in LOGGING) and daphne's access log (off: ``--access-log /dev/null``),
@@ -33,6 +34,7 @@ class Observation:
     graphql_errors: bool = False
     sql: int = 0
     exc_info: tuple | None = None
+    response_cache: list[str] = field(default_factory=list)
 
 
 _current: ContextVar[Observation | None] = ContextVar("observation", default=None)
@@ -44,6 +46,14 @@ def note_graphql_operation(name: str | None, *, errors: bool = False) -> None:
     if observation is not None:
         observation.operations.append(metrics.operation_label(name))
         observation.graphql_errors = observation.graphql_errors or errors
+
+
+def note_response_cache(outcome: str) -> None:
+    """What the response cache did for one operation (hit, stale, miss, bypass): counted, and in the request line."""
+    metrics.count_response_cache(outcome)
+    observation = _current.get()
+    if observation is not None:
+        observation.response_cache.append(outcome)
 
 
 def _route(request) -> str:
@@ -132,6 +142,7 @@ class RequestObservationMiddleware:
                 "operation": ",".join(dict.fromkeys(operations)) if operations else None,
                 "outcome": outcome,
                 "user_id": _user_id(request),
+                **({"response_cache": ",".join(observation.response_cache)} if observation.response_cache else {}),
             },
         )
 

@@ -439,6 +439,19 @@ GRAPHQL_WRITE_LIMITS = {
 GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(8 * 1024 * 1024)))
 # Off: `__schema` / `__type` are refused and error messages make no "Did you mean ...?" suggestions.
 GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", True)
+# The response cache (schema/core/response_cache.py; docs/architecture.md "The response cache"): answers that do
+# not depend on the viewer (anonymous queries, introspection), in process memory in front of Redis. Off unless
+# RESPONSE_CACHE=1: the containers turn it on. Counters (likes, comments, shares, followers) and new posts and
+# comments may show up to MAX_STALENESS seconds late; edits, deletions and account changes never do.
+RESPONSE_CACHE = env_bool("RESPONSE_CACHE", False)
+RESPONSE_CACHE_MAX_STALENESS = float(os.environ.get("RESPONSE_CACHE_MAX_STALENESS", "1.0"))
+# One request refreshes a stale answer (holding a lock this long at most) while the others get the stale copy;
+# an answer older than MAX_STALENESS + this is never served.
+RESPONSE_CACHE_REFRESH_SECONDS = float(os.environ.get("RESPONSE_CACHE_REFRESH_SECONDS", "2.0"))
+# The process-memory layer holds answers adding up to at most this many bytes; larger answers than
+# RESPONSE_CACHE_MAX_ENTRY_BYTES are not cached at all.
+RESPONSE_CACHE_MEMORY_BYTES = int(os.environ.get("RESPONSE_CACHE_MEMORY_BYTES", str(32 * 1024 * 1024)))
+RESPONSE_CACHE_MAX_ENTRY_BYTES = int(os.environ.get("RESPONSE_CACHE_MAX_ENTRY_BYTES", str(1024 * 1024)))
 # Search input (Query.posts' full-text `filter.search`, Query.users' `search`; common/validation.py): longer
 # or wordier searches are BAD_USER_INPUT before they reach PostgreSQL.
 SEARCH_MAX_LENGTH = int(os.environ.get("SEARCH_MAX_LENGTH", "256"))

@@ -94,7 +94,7 @@ def post_update(*, viewer: User, post_id: int, body: str) -> Post:
         added = _sync_mentions(post, users_by_mentions(parse_mentions(body)))
         if added:
             post_mentions_changed.send(sender=Post, post=post, added_user_ids=added)
-        events.publish("post_updated", post_id=post.pk)
+        events.publish("post_updated", post_id=post.pk, content=True)  # ends the response cache's generation
     post.author = viewer
     return post
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common import response_cache_bus
 from common.sql import run_batches
 
 from .models import Follow, User
@@ -66,7 +67,8 @@ def purge_user_step(user_id: int, limit: int | None = None) -> int | None:
             deleted = sum(n or 0 for _, n in user_purging.send(sender=User, user_id=user_id, limit=limit))
         if deleted == 0:
             User.objects.filter(pk=user_id, deleted_at__isnull=False).delete()
-            return 1
+            deleted = 1
+        response_cache_bus.content_changed()  # the user's comments (and their counts) are gone at this commit
     return deleted
 
 

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common import response_cache_bus
 from common.events import publish
 from common.validation import clean_text
 from feed.parsing import parse_mentions
@@ -100,6 +101,7 @@ def comment_update(*, user: User, comment_id: int, body: str) -> Comment:
         comment.body = body
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "edited_at"])
+        response_cache_bus.content_changed()  # the old text is never answered after the commit
         added = [m for m in _mentioned_user_ids(body) if m not in before]
         if added:
             comment_mentions_added.send(Comment, comment=comment, added_user_ids=added)
@@ -147,7 +149,7 @@ def comment_delete(*, user: User, comment_id: int) -> Comment:
         for hour, count in per_hour.items():
             interaction_counted.send(Comment, post_id=post_id, post_author_id=author_id, kind="comments",
                                      delta=-count, at=hour)
-        publish("post_updated", post_id=post_id)
+        publish("post_updated", post_id=post_id, content=True)  # a comment went: the response cache forgets
         return comment
 
     deleted = atomic_or_not_found(run)

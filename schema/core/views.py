@@ -21,7 +21,10 @@ Status codes and media types (what a client does with each: the README, "Using t
   with ``Retry-After`` and RATE_LIMITED. Every response carries ``X-RateLimit-Limit``, ``-Remaining``,
   ``-Used`` and ``-Reset`` (schema/core/budget.py).
 - Anonymous GET queries that succeed are cacheable by URL (``Cache-Control: public, max-age=…``,
-  ``GRAPHQL_GET_MAX_AGE``); everything else is ``no-store``.
+  ``GRAPHQL_GET_MAX_AGE``) and carry an ``ETag`` (of the body): ``If-None-Match`` with it gets 304
+  (still charged to the budget); everything else is ``no-store``.
+- With ``RESPONSE_CACHE`` on, answers that do not depend on the viewer are served from the response
+  cache (schema/core/response_cache.py) after the budget is charged, instead of running again.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from common.request_id import accept_request_id
 from common import ratelimit
 from common.metrics import count_rate_limit_refusal
 
-from . import budget, outages, persisted
+from . import budget, outages, persisted, response_cache
 from .auth import authenticate
 from .cost import operation_cost
 from .credentials import MAX_CREDENTIAL_FIELDS, credential_fields, too_many_message
@@ -96,13 +99,22 @@ def negotiate(accept: str | None) -> str | None:
 class Outcome:
     """One operation's answer: its body and status. ``request_error``: 400 or 200 by media type."""
 
-    def __init__(self, body: dict, status: int = 200, *, request_error: bool = False, headers=None,
-                 cacheable: bool = False):
-        self.body = body
+    def __init__(self, body: dict | None, status: int = 200, *, request_error: bool = False, headers=None,
+                 cacheable: bool = False, text: str | None = None, etag: str | None = None):
+        self._body = body
         self.status = status
         self.request_error = request_error
         self.headers = dict(headers or {})
         self.cacheable = cacheable
+        self.text = text  # the body as compact JSON, when known (an answer of the response cache)
+        self.etag = etag  # the ETag of ``text``
+        self.cacheable_answer = False  # an answer the response cache may keep (ran, no errors)
+
+    @property
+    def body(self) -> dict:
+        if self._body is None:
+            self._body = json.loads(self.text)
+        return self._body
 
     def status_for(self, media: str) -> int:
         if self.request_error:
@@ -220,8 +232,8 @@ class GraphQLView(BaseGraphQLView):
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
             outcome = _outcome_of_exception(error, request.request_id)
-        return self._respond(request, media or JSON, outcome.body, outcome.status_for(media or JSON),
-                             outcome.headers, outcome.cacheable)
+        return self._respond(request, media or JSON, None, outcome.status_for(media or JSON),
+                             outcome.headers, outcome.cacheable, outcome=outcome)
 
     # --- reading the request ---------------------------------------------------------------
     def _read(self, request):
@@ -335,7 +347,8 @@ class GraphQLView(BaseGraphQLView):
             return _failure("Subscriptions run over a websocket at /graphql (graphql-transport-ws).",
                             RequestErrorCode.BAD_USER_INPUT, is_request_error=True)
 
-        if needs_no_viewer(document, operation):
+        no_viewer = needs_no_viewer(document, operation)
+        if no_viewer:
             user = AnonymousUser()
         else:
             try:
@@ -353,6 +366,39 @@ class GraphQLView(BaseGraphQLView):
         if not charged.allowed:
             return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
                            headers={"Retry-After": str(charged.retry_after)})
+        cached = None
+        if response_cache.enabled():
+            viewer_class = response_cache.viewer_class(request, document, operation, no_viewer=no_viewer,
+                                                       in_batch=in_batch)
+            if viewer_class is None:
+                response_cache.noted("bypass")
+            else:
+                key = response_cache.key_of(printed_schema(self.schema)[1], resolved.text, operation_name,
+                                            variables, viewer_class)
+                cached = response_cache.lookup(key)
+                if cached.entry is not None:
+                    response_cache.served(cached, operation)
+                    return Outcome(None, 200, cacheable=self._cacheable(request, in_batch), text=cached.entry.text,
+                                   etag=cached.entry.etag)
+        try:
+            outcome = self._run(request, document, operation_name, variables, in_batch)
+            if cached is not None:
+                entry = None
+                if cached.outcome == "miss" and outcome.status == 200 and outcome.cacheable_answer:
+                    entry = response_cache.store(cached, outcome.body)
+                response_cache.noted(cached.outcome)
+                if entry is not None:
+                    outcome.text, outcome.etag = entry.text, entry.etag
+            return outcome
+        finally:
+            if cached is not None:
+                response_cache.finish(cached)
+
+    def _cacheable(self, request, in_batch: bool) -> bool:
+        """Whether a successful answer may be kept by browsers and CDNs (Cache-Control: public)."""
+        return not in_batch and request.method == "GET" and not request.headers.get("Authorization")
+
+    def _run(self, request, document, operation_name, variables, in_batch: bool) -> Outcome:
         result = execute(self.schema, document, context=request, variables=variables, operation_name=operation_name)
         body = {}
         if result.errors:
@@ -362,18 +408,33 @@ class GraphQLView(BaseGraphQLView):
         body["data"] = result.data
         if result.errors and any(outages.database_down(e.original_error) for e in result.errors):
             return Outcome(body, 503, headers=outages.retry_after())  # PostgreSQL is down: retry later
-        cacheable = (not in_batch and request.method == "GET" and not result.errors
-                     and not request.headers.get("Authorization"))
-        return Outcome(body, 200, cacheable=cacheable, headers=_retry_after(body.get("errors")))
+        outcome = Outcome(body, 200, cacheable=not result.errors and self._cacheable(request, in_batch),
+                          headers=_retry_after(body.get("errors")))
+        outcome.cacheable_answer = not result.errors and result.data is not None
+        return outcome
 
     # --- writing the response -----------------------------------------------------------------
-    def _respond(self, request, media, body, status, headers=None, cacheable=False) -> HttpResponse:
+    def _respond(self, request, media, body, status, headers=None, cacheable=False, *, outcome=None) -> HttpResponse:
         pretty = bool(request.GET.get("pretty"))
-        text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
-        response = HttpResponse(text, status=status, content_type=media)
+        etag = None
+        if outcome is not None and outcome.text is not None and not pretty:
+            text, etag = outcome.text, outcome.etag
+        else:
+            if outcome is not None:
+                body = outcome.body
+            text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+        max_age = int(getattr(settings, "GRAPHQL_GET_MAX_AGE", 10))
+        cacheable = cacheable and status == 200
+        if cacheable:
+            etag = etag or response_cache.etag_of(text)
+        if cacheable and etag_matches(request, etag):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(text, status=status, content_type=media)
         for key, value in (headers or {}).items():
             response[key] = value
-        max_age = int(getattr(settings, "GRAPHQL_GET_MAX_AGE", 10))
+        if cacheable:
+            response["ETag"] = f'"{etag}"'
         if cacheable and max_age > 0:
             response["Cache-Control"] = f"public, max-age={max_age}"
         else:
