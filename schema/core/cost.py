@@ -24,6 +24,9 @@ with its variables (:func:`operation_cost`).
 
 from __future__ import annotations
 
+import json
+import threading
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -191,9 +194,37 @@ def too_complex(nodes: int, limit: int, node=None) -> QueryTooComplex:
                            nodeCount=nodes, nodeLimit=limit)
 
 
+# Node counts per parsed document (the document cache keeps one object per query text) and per operation and
+# variables: a repeated page is counted once. Small variables only (the key is their JSON).
+_COUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_COUNTS_LOCK = threading.Lock()
+_COUNTS_PER_DOCUMENT = 64
+_COUNTED_VARIABLES_BYTES = 1024
+
+
+def _counted_nodes(schema, document, operation, variables: dict) -> int:
+    try:
+        key = (id(schema), id(operation), json.dumps(variables, sort_keys=True, separators=(",", ":")))
+    except (TypeError, ValueError):
+        key = None
+    if key is None or len(key[2]) > _COUNTED_VARIABLES_BYTES:
+        return count_nodes(schema, document, operation, variables)
+    with _COUNTS_LOCK:
+        known = _COUNTS.get(document)
+        if known is not None and key in known:
+            return known[key]
+    nodes = count_nodes(schema, document, operation, variables)
+    with _COUNTS_LOCK:
+        known = _COUNTS.setdefault(document, {})
+        if len(known) >= _COUNTS_PER_DOCUMENT:
+            known.clear()
+        known[key] = nodes
+    return nodes
+
+
 def operation_cost(schema, document, operation, variables=None) -> Cost:
     """The cost of ``operation`` with the request's ``variables``; raises QUERY_TOO_COMPLEX over the node limit."""
-    nodes = count_nodes(schema, document, operation, variables or {})
+    nodes = _counted_nodes(schema, document, operation, variables or {})
     limit = max_nodes()
     if nodes > limit:
         raise too_complex(nodes, limit)

@@ -224,10 +224,9 @@ class GraphQLView(BaseGraphQLView):
                 raise Refusal(405, "GraphQL accepts GET (queries) and POST.", headers={"Allow": "GET, POST"})
             body = self._read(request)
             viewer = request.graphql_viewer = Viewer(request.headers.get("Authorization"))
-            with concurrency_slot(request, viewer):
-                if isinstance(body, list):
-                    return self._respond(request, media, *self._batch(request, body, viewer))
-                outcome = self._operation(request, body, viewer)
+            if isinstance(body, list):
+                return self._respond(request, media, *self._batch(request, body, viewer))
+            outcome = self._operation(request, body, viewer)
         except Refusal as refusal:
             outcome = refusal.outcome
         except Exception as error:  # noqa: BLE001 - never a stack trace for the client
@@ -381,7 +380,9 @@ class GraphQLView(BaseGraphQLView):
                     return Outcome(None, 200, cacheable=self._cacheable(request, in_batch), text=cached.entry.text,
                                    etag=cached.entry.etag)
         try:
-            outcome = self._run(request, document, operation_name, variables, in_batch)
+            # Only running takes one of the caller's concurrency slots (an answer from the cache takes none).
+            with concurrency_slot(request, viewer):
+                outcome = self._run(request, document, operation_name, variables, in_batch)
             if cached is not None:
                 entry = None
                 if cached.outcome == "miss" and outcome.status == 200 and outcome.cacheable_answer:
@@ -468,8 +469,9 @@ def request_budget(request) -> ratelimit.Budget:
 
 
 class concurrency_slot:
-    """At most GRAPHQL_MAX_CONCURRENT_REQUESTS requests of one caller at once, across processes
-    (common.ratelimit.acquire); one more is refused with 429 and RATE_LIMITED."""
+    """At most GRAPHQL_MAX_CONCURRENT_REQUESTS operations of one caller running at once, across processes
+    (common.ratelimit.acquire); one more is refused with 429 and RATE_LIMITED. Held while an operation
+    executes (parsing, validation and the cost are bounded and cached; a cached answer runs nothing)."""
 
     def __init__(self, request, viewer: Viewer):
         self.request = request
