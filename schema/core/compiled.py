@@ -45,8 +45,11 @@ from graphql.execution.values import get_argument_values
 from graphql.language import visit, Visitor
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from graphql.type import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
-    GraphQLNonNull,
+    GraphQLString,
     TypeNameMetaFieldDef,
     is_abstract_type,
     is_leaf_type,
@@ -164,40 +167,39 @@ class _Planner:
         return None
 
     # --- completion of a return type -----------------------------------------------------------------------
+    # graphql-core's complete_value, one function per type. A non-null wrapper only changes what a null
+    # (or undefined) result does: the wrapped type's function raises graphql-core's error itself.
     def completer(self, return_type, nodes) -> Callable:
-        if is_non_null_type(return_type):
-            return self.non_null(return_type, nodes)
+        non_null = is_non_null_type(return_type)
+        if non_null:
+            return_type = return_type.of_type
+            if is_non_null_type(return_type):
+                raise NotCompiled("non-null of non-null")
         if is_list_type(return_type):
-            return self.list_(return_type, nodes)
+            return self.list_(return_type, nodes, non_null)
         if is_leaf_type(return_type):
-            return self.leaf(return_type)
+            return self.leaf(return_type, non_null)
         if is_abstract_type(return_type):
-            return self.abstract(return_type, nodes)
+            return self.abstract(return_type, nodes, non_null)
         if is_object_type(return_type):
-            return self.object_(return_type, nodes)
+            return self.object_(return_type, nodes, non_null)
         raise NotCompiled(f"unexpected type {return_type}")
 
-    def non_null(self, return_type: GraphQLNonNull, nodes):
-        inner = self.completer(return_type.of_type, nodes)
-
-        def complete_non_null(ctx, info, path, result):
-            if isinstance(result, Exception):
-                raise result
-            completed = inner(ctx, info, path, result)
-            if completed is None:
-                raise TypeError(f"Cannot return null for non-nullable field {info.parent_type.name}.{info.field_name}.")
-            return completed
-
-        return complete_non_null
-
     @staticmethod
-    def leaf(return_type):
+    def leaf(return_type, non_null: bool):
         serialize = return_type.serialize
+        # The built-in scalars' serialize returns these values as they are: skipped for them.
+        as_is = _AS_IS.get(return_type)
 
         def complete_leaf(ctx, info, path, result):
+            if type(result) is as_is:
+                if as_is is not int or -0x80000000 <= result <= 0x7FFFFFFF:
+                    return result
             if isinstance(result, Exception):
                 raise result
             if result is None or result is Undefined:
+                if non_null:
+                    raise _null_error(info)
                 return None
             serialized = serialize(result)
             if serialized is Undefined or serialized is None:
@@ -207,7 +209,7 @@ class _Planner:
 
         return complete_leaf
 
-    def list_(self, return_type: GraphQLList, nodes):
+    def list_(self, return_type: GraphQLList, nodes, non_null: bool):
         item_type = return_type.of_type
         item_complete = self.completer(item_type, nodes)
 
@@ -215,12 +217,14 @@ class _Planner:
             if isinstance(result, Exception):
                 raise result
             if result is None or result is Undefined:
+                if non_null:
+                    raise _null_error(info)
                 return None
             return ctx.complete_plan_list(item_type, item_complete, nodes, info, path, result)
 
         return complete_list
 
-    def object_(self, return_type, nodes):
+    def object_(self, return_type, nodes, non_null: bool):
         sub_fields = collect_sub_fields(self.schema, self.fragments, self.variables, return_type, nodes)
         plans = self.fields(return_type, sub_fields)
         is_type_of = return_type.is_type_of
@@ -229,6 +233,8 @@ class _Planner:
             if isinstance(result, Exception):
                 raise result
             if result is None or result is Undefined:
+                if non_null:
+                    raise _null_error(info)
                 return None
             if is_type_of is not None and not is_type_of(result, info):
                 raise invalid_return_type_error(return_type, result, nodes)
@@ -236,14 +242,17 @@ class _Planner:
 
         return complete_object
 
-    def abstract(self, return_type, nodes):
+    def abstract(self, return_type, nodes, non_null: bool):
         resolve_type = return_type.resolve_type or self.type_resolver
-        by_name = {t.name: self.object_(t, nodes) for t in self.schema.get_possible_types(return_type)}
+        # the concrete types' completions (a result is not null by then)
+        by_name = {t.name: self.object_(t, nodes, False) for t in self.schema.get_possible_types(return_type)}
 
         def complete_abstract(ctx, info, path, result):
             if isinstance(result, Exception):
                 raise result
             if result is None or result is Undefined:
+                if non_null:
+                    raise _null_error(info)
                 return None
             name = resolve_type(result, info, return_type)
             complete = by_name.get(name) if isinstance(name, str) else None
@@ -254,6 +263,13 @@ class _Planner:
             return complete(ctx, info, path, result)
 
         return complete_abstract
+
+
+_AS_IS = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, GraphQLInt: int}
+
+
+def _null_error(info) -> TypeError:
+    return TypeError(f"Cannot return null for non-nullable field {info.parent_type.name}.{info.field_name}.")
 
 
 def _directive_variables(operation, fragments) -> tuple[str, ...]:
