@@ -320,7 +320,10 @@ def plan_for(context) -> OperationPlan | None:
     variables = context.variable_values
     present = {name: variables[name] for name in entry.variable_names if name in variables}
     signature = tuple((name, present.get(name, Undefined)) for name in entry.variable_names)
-    plan = entry.plans.get(signature)
+    try:
+        plan = entry.plans.get(signature)
+    except TypeError:  # an unhashable value (not a Boolean: validation keeps them out)
+        return None
     if plan is None:
         if len(entry.plans) >= MAX_PLANS_PER_OPERATION:
             return None

@@ -340,3 +340,57 @@ def test_generated_documents_answer_the_same(world, settings, who, data):
         body = assert_same(world[who], document, values, settings)
         if body.get("data") is not None or not body.get("errors"):
             assert compiled_plans(document), document  # it ran, and through the compiled path
+
+
+# --- failures inside loader batches and resolvers ---------------------------------------------------------------
+FAILING = """{ a: user(username: "alice") { username viewerIsFollowing } b: user(username: "bob") { username }
+  c: user(username: "bob") { following(first: 5) { edges { node { username viewerIsFollowing } } } }
+  feed(first: 5) { edges { node { id author { username isFollowingViewer } mentions { username }
+    comments(first: 2) { edges { node { id author { username } } } } } } }
+  posts(first: 4) { edges { node { id viewerHasLiked author { username } } } } }"""
+
+
+@pytest.mark.parametrize("broken", ["ViewerFollows", "MentionedUsers", "FollowsViewer", "ViewerPostFlags",
+                                    "an api error", "one item"])
+def test_failing_loader_batches_answer_the_same(world, settings, monkeypatch, broken):
+    """Errors reaching the executor through futures (a batch that raises, an error value for one key): null
+    up to the nearest nullable field, the same errors at the same paths, in both paths."""
+    from schema.core.errors import BadUserInput
+    from schema.feed.loaders import MentionedUsers
+    from schema.interactions.loaders import ViewerPostFlags
+    from schema.users.loaders import FollowsViewer, ViewerFollows
+
+    loaders = {"ViewerFollows": ViewerFollows, "MentionedUsers": MentionedUsers, "FollowsViewer": FollowsViewer,
+               "ViewerPostFlags": ViewerPostFlags}
+    if broken == "an api error":
+        def batch(self, keys):
+            raise BadUserInput("no such thing")
+        monkeypatch.setattr(ViewerFollows, "batch", batch)
+    elif broken == "one item":
+        original = FollowsViewer.batch
+
+        def batch(self, keys):  # the first key's value is an error: only its field fails
+            values = list(original(self, keys))
+            return [ValueError("this one")] + values[1:]
+        monkeypatch.setattr(FollowsViewer, "batch", batch)
+    else:
+        def batch(self, keys):
+            raise ValueError("year 10000 is out of range")
+        monkeypatch.setattr(loaders[broken], "batch", batch)
+    body = assert_same(world["alice"], FAILING, None, settings)
+    assert body.get("errors") and all(e.get("path") for e in body["errors"]), body
+    assert compiled_plans(FAILING)
+
+
+def test_a_resolver_returning_null_for_a_non_null_field_answers_the_same(world, settings, monkeypatch):
+    field = SCHEMA.get_type("User").fields["displayName"]
+    original = field.resolve
+    # (a plan binds resolvers when it is built: this document's text is its own, planned after the patch)
+    monkeypatch.setattr(field, "resolve", lambda user, info: None if user.username == "bob"
+                        else original(user, info))
+    query = """{ viewer { username following(first: 5) { edges { node { username displayName } } } }
+      bob: user(username: "bob") { displayName } carol: user(username: "carol") { displayName } }"""
+    body = assert_same(world["alice"], query, None, settings)
+    assert body["data"]["carol"] == {"displayName": "Carol"} and body["data"]["bob"] is None, body
+    assert body["data"]["viewer"] is None, body  # bob is in the list of Edge! / User!: up to viewer
+    assert compiled_plans(query)
