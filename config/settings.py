@@ -189,6 +189,8 @@ if env_bool("DB_POOL", False):
 # Time bounds (common/deadlines.py): a GraphQL operation stops with code TIMEOUT after this many seconds
 # (0: never), and when its client disconnects.
 GRAPHQL_EXECUTION_TIMEOUT = float(os.environ.get("GRAPHQL_EXECUTION_TIMEOUT", "10"))
+# Queries run a plan compiled once per document (schema/core/compiled.py); off: graphql-core's execution.
+GRAPHQL_COMPILED_EXECUTION = env_bool("GRAPHQL_COMPILED", True)
 # PostgreSQL's statement_timeout in ms, matching the deadline, on the connections of server processes (those
 # config/asgi.py and config/wsgi.py start: they set DB_SERVER_PROCESS); management commands and Celery workers
 # (migrations, the seed's COPY, backfills) get none unless this is set. 0: none.

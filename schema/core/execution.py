@@ -5,7 +5,8 @@ with it (config/urls.py, config/asgi.py) and pass it in.
 
 - Documents are parsed and validated once per distinct query text (an LRU cache bounded in bytes);
   the limits (depth, fields, aliases, nodes) are checked first and alone.
-- Execution uses DeferredExecutionContext so per-request DataLoaders batch.
+- Execution uses DeferredExecutionContext so per-request DataLoaders batch; queries run a plan compiled once
+  per document (schema/core/compiled.py; GRAPHQL_COMPILED_EXECUTION).
 - Errors are formatted in one place: known errors keep their ``extensions.code``;
   anything unexpected is logged with the request id and reaches the client as
   INTERNAL_SERVER_ERROR with that id only.
@@ -50,6 +51,7 @@ from . import outages
 from .cost import NodeLimit, max_nodes
 from .credentials import OneCredentialFieldPerDocument
 from .deadline import DeadlineExceeded, current_deadline
+from .compiled import CompiledExecution
 from .deferred import SafeDeferredExecutionContext
 from .errors import BadUserInput, Forbidden, QueryTooComplex, RequestErrorCode, Timeout, set_code
 from .limits import MERGE_ABORTED, BoundedOverlappingFields, QueryComplexityLimits
@@ -125,6 +127,14 @@ class ExecutionContext(SafeDeferredExecutionContext):
                 raise DeadlineExceeded(deadline, path.as_list())
             deadline.last_path = path
         return super().execute_field(parent_type, source, field_nodes, path)
+
+
+class CompiledExecutionContext(CompiledExecution, ExecutionContext):
+    """Queries run a plan built once per document (schema/core/compiled.py); the rest as ExecutionContext."""
+
+
+def execution_context_class():
+    return CompiledExecutionContext if getattr(settings, "GRAPHQL_COMPILED_EXECUTION", False) else ExecutionContext
 
 
 class RequestError(Exception):
@@ -321,7 +331,7 @@ def execute(schema, document: DocumentNode, *, context, variables=None, operatio
             context_value=context,
             variable_values=variables,
             operation_name=operation_name,
-            execution_context_class=ExecutionContext,
+            execution_context_class=execution_context_class(),
             hide_suggestions=not introspection_allowed(),
         )
     except DeadlineExceeded as stop:
