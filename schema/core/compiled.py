@@ -408,15 +408,7 @@ class CompiledExecution:
             except Exception as raw_error:  # noqa: BLE001
                 self._fail(raw_error, nodes, path, return_type, future)
                 return
-            if isinstance(completed, SyncFuture):
-                if completed.done():
-                    self._settle(future, completed, nodes, path, return_type)
-                else:
-                    if completed.deferred_callback:
-                        self._deferred_callbacks.append(completed.deferred_callback)
-                    completed.add_done_callback(partial(self._settle, future, completed, nodes, path, return_type))
-            else:
-                future.set_result(completed)
+            self._deliver(future, completed, nodes, path, return_type)
 
         result.add_done_callback(resolved)
         return future
@@ -510,27 +502,7 @@ class CompiledExecution:
                 results[index] = completed
             except Exception as raw_error:  # noqa: BLE001
                 self._fail(raw_error, nodes, item_path, item_type, None)  # raises for a non-null item
-        if not pending:
-            return results
-        future = SyncFuture()
-        state = {"left": len(pending), "failed": False}
-
-        def done(index: int, item_future: SyncFuture) -> None:
-            if state["failed"]:
-                return
-            try:
-                results[index] = item_future.result()
-            except Exception as error:  # noqa: BLE001 - a non-null item failed: so does the list
-                state["failed"] = True
-                future.set_exception(error)
-                return
-            state["left"] -= 1
-            if not state["left"]:
-                future.set_result(results)
-
-        for index, item_future in pending:
-            item_future.add_done_callback(partial(done, index, item_future))
-        return future
+        return self._gather(results, pending)
 
     def _complete_plan_item(self, future, item, item_type, item_complete, nodes, info, item_path) -> None:
         try:
@@ -538,15 +510,7 @@ class CompiledExecution:
         except Exception as raw_error:  # noqa: BLE001
             self._fail(raw_error, nodes, item_path, item_type, future)
             return
-        if isinstance(completed, SyncFuture):
-            if completed.done():
-                self._settle(future, completed, nodes, item_path, item_type)
-            else:
-                if completed.deferred_callback:
-                    self._deferred_callbacks.append(completed.deferred_callback)
-                completed.add_done_callback(partial(self._settle, future, completed, nodes, item_path, item_type))
-        else:
-            future.set_result(completed)
+        self._deliver(future, completed, nodes, item_path, item_type)
 
 
 def _copy(source: SyncFuture, target: SyncFuture) -> None:

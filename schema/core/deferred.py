@@ -89,16 +89,7 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
                     except Exception as raw_error:  # noqa: BLE001
                         self._fail(raw_error, field_nodes, path, return_type, future)
                         return
-                    if isinstance(completed, SyncFuture):
-                        if completed.done():
-                            self._settle(future, completed, field_nodes, path, return_type)
-                        else:
-                            if completed.deferred_callback:
-                                self._deferred_callbacks.append(completed.deferred_callback)
-                            completed.add_done_callback(
-                                partial(self._settle, future, completed, field_nodes, path, return_type))
-                    else:
-                        future.set_result(completed)
+                    self._deliver(future, completed, field_nodes, path, return_type)
 
                 result.add_done_callback(resolved)
                 return future
@@ -206,6 +197,12 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
                 results[index] = completed
             except Exception as raw_error:  # noqa: BLE001
                 self._fail(raw_error, field_nodes, item_path, item_type, None)  # raises for a non-null item
+        return self._gather(results, pending)
+
+    @staticmethod
+    def _gather(results: list, pending: list[tuple[int, SyncFuture]]):
+        """A list's value: ``results`` when no item is pending, else a future of it once every pending item
+        (index, future) has its value; the first failed (non-null) item fails the whole list."""
         if not pending:
             return results
         future = SyncFuture()
@@ -234,14 +231,17 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
         except Exception as raw_error:  # noqa: BLE001
             self._fail(raw_error, field_nodes, item_path, item_type, future)
             return
+        self._deliver(future, completed, field_nodes, item_path, item_type)
+
+    def _deliver(self, future: SyncFuture, completed, field_nodes, path: Path, return_type) -> None:
+        """``future`` gets a completed value (a field's, a list item's): at once, or when its own future settles."""
         if isinstance(completed, SyncFuture):
             if completed.done():
-                self._settle(future, completed, field_nodes, item_path, item_type)
+                self._settle(future, completed, field_nodes, path, return_type)
             else:
                 if completed.deferred_callback:
                     self._deferred_callbacks.append(completed.deferred_callback)
-                completed.add_done_callback(
-                    partial(self._settle, future, completed, field_nodes, item_path, item_type))
+                completed.add_done_callback(partial(self._settle, future, completed, field_nodes, path, return_type))
         else:
             future.set_result(completed)
 

@@ -10,6 +10,11 @@ through the broker and the worker acknowledges, retries and dead-letters them as
   fixtures by name, never import them (an imported session fixture is one more worker per module).
 - ``wait_until(check, timeout)``: polls until ``check()`` is truthy (the worker runs asynchronously).
 - ``dead_letters(task_name)``: the parked messages of a task (removed from the queue).
+
+Once started, the worker takes every task of the run, also those other tests enqueue in passing (a deleted
+account's purge, say): after each test's call, before its fixtures are torn down (a transactional test's
+TRUNCATE would deadlock with a purge still writing), ``pytest_runtest_call`` waits until the worker has
+nothing running, reserved or queued.
 """
 
 from __future__ import annotations
@@ -32,6 +37,38 @@ def purge_queues() -> None:
             bound.purge()
 
 
+_started = False
+
+
+def _queued() -> int:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            queue = settings.CELERY_TASK_QUEUE_OBJECT(connection.default_channel)
+            return queue.queue_declare(passive=True).message_count
+    except Exception:  # noqa: BLE001 - no answer: nothing to wait for
+        return 0
+
+
+def _worker_busy() -> bool:
+    from celery.worker import state
+
+    return bool(state.active_requests or state.reserved_requests) or _queued() > 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    if not _started:
+        return
+    deadline = time.monotonic() + 30
+    idle_checks = 0
+    while time.monotonic() < deadline and idle_checks < 2:  # idle twice in a row: nothing was in flight
+        idle_checks = 0 if _worker_busy() else idle_checks + 1
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def _celery_worker_thread(django_db_setup, django_db_blocker):
     """One worker thread for the whole run (stopping one takes up to 10 s on RabbitMQ: its drain timeout)."""
@@ -49,7 +86,12 @@ def _celery_worker_thread(django_db_setup, django_db_blocker):
         try:
             with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30,
                               loglevel="WARNING") as worker:
-                yield worker
+                global _started
+                _started = True
+                try:
+                    yield worker
+                finally:
+                    _started = False
         except RuntimeError as error:  # the (daemon) thread did not stop in time at the end of the run
             warnings.warn(f"celery test worker: {error}")
 

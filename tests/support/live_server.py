@@ -94,21 +94,20 @@ class LiveServer:
                 self.process.wait(5)
 
 
-def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: float = 60) -> LiveServer:
-    """daphne on 127.0.0.1:``port`` (a free one of 8100-8199 if None), with ``os.environ`` + ``env``;
-    returns when /healthz answers 200, raises RuntimeError (with daphne's output) if it does not."""
+def start_server(command_for_port, env: dict | None = None, *, port: int | None = None, timeout: float = 60,
+                 name: str = "the server") -> LiveServer:
+    """``command_for_port(port)`` on 127.0.0.1:``port`` (a free one of 8100-8199 if None), with ``os.environ``
+    + ``env`` (DEBUG=0); returns when /healthz answers 200, raises RuntimeError (with the output) if not."""
     full_env = {**GENEROUS_LIMITS, **os.environ}
     full_env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "PYTHONUNBUFFERED": "1",
                      **(env or {})})
     full_env.pop("TEST_DATABASE_NAME", None)
     last_error = None
-    for _ in range(3 if port is None else 1):  # a port found free may be taken before daphne binds it
+    for _ in range(3 if port is None else 1):  # a port found free may be taken before the server binds it
         server_port = port or free_port()
         log = tempfile.TemporaryFile()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(server_port), "config.asgi:application"],
-            cwd=BASE_DIR, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command_for_port(server_port), cwd=BASE_DIR, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT)
         server = LiveServer(server_port, process, log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and process.poll() is None:
@@ -120,8 +119,15 @@ def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: f
                 last_error = error
             time.sleep(0.1)
         server.stop()
-        last_error = RuntimeError(f"daphne on {server_port} did not start:\n{server.output()[-3000:]}")
+        last_error = RuntimeError(f"{name} on {server_port} did not start:\n{server.output()[-3000:]}")
     raise last_error
+
+
+def start_daphne(env: dict | None = None, *, port: int | None = None, timeout: float = 60) -> LiveServer:
+    """daphne (config.asgi) on 127.0.0.1:``port``: see start_server."""
+    return start_server(lambda server_port: [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
+                                             str(server_port), "config.asgi:application"],
+                        env, port=port, timeout=timeout, name="daphne")
 
 
 def start_http_tier(env: dict | None = None, *, processes: int = 2, timeout: float = 60) -> LiveServer:
@@ -129,26 +135,10 @@ def start_http_tier(env: dict | None = None, *, processes: int = 2, timeout: flo
     this test run's database and Redis prefix; returns when /healthz answers 200."""
     from config.serve import http_command
 
-    full_env = {**GENEROUS_LIMITS, **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0",
-                "PYTHONUNBUFFERED": "1", "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
-                "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, **(env or {})}
-    full_env.pop("TEST_DATABASE_NAME", None)
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(http_command("127.0.0.1", str(port), processes), cwd=BASE_DIR, env=full_env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(port, process, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{server.http}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"the HTTP tier on {port} did not start:\n{server.output()[-3000:]}")
+    return start_server(lambda server_port: http_command("127.0.0.1", str(server_port), processes),
+                        {"DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL,
+                         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX, **(env or {})},
+                        timeout=timeout, name="the HTTP tier")
 
 
 def start_test_daphne(extra_env: dict | None = None) -> LiveServer:
