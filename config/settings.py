@@ -171,6 +171,13 @@ _prepare = os.environ.get("DB_PREPARE_THRESHOLD", "2").strip().lower()
 DB_PREPARE_THRESHOLD = None if _prepare in ("off", "none", "") else int(_prepare)
 DATABASES["default"]["OPTIONS"]["server_side_binding"] = DB_SERVER_SIDE_BINDING
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD
+# A prepared statement WITH parameters is planned for its values each time (its parse and analysis are
+# still saved): after five runs PostgreSQL would otherwise switch to a generic plan, which for the home
+# feed's statement (its strategy depends on the viewer's follows) took 270 ms instead of 20 for a viewer
+# following 2,000 accounts. Statements without parameters (the newest-posts page) keep their one plan.
+DB_PLAN_CACHE_MODE = os.environ.get("DB_PLAN_CACHE_MODE", "force_custom_plan")
+if DB_PLAN_CACHE_MODE:
+    DATABASES["default"]["OPTIONS"]["options"] += f" -c plan_cache_mode={DB_PLAN_CACHE_MODE}"
 # Under ASGI every request runs its sync code in a thread of its own, so a persistent connection
 # (thread-local) is not reused: each request would open a new PostgreSQL connection (~8 ms) and
 # leave it open. A connection pool (psycopg_pool) shares connections between those threads.

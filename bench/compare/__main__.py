@@ -186,7 +186,6 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
         peer = servers.start_peer(add_query(database_url, **PEER_OPTIONS))
         series = workloads(args, users, docs, project.http, peer.http, variants, extra)
         process = {report.PROJECT: project, report.PEER: peer}
-        writer_token = pages.login(project.http, data.WRITER)
         page_ids = [edge["node"]["id"] for edge in json.loads(pages.checked(
             project.http, series[report.series_key("newest_posts", report.PROJECT)]["body"]))["data"]["posts"]["edges"]]
         page_pks = [pages.pk_of(global_id, "Post") for global_id in page_ids]
@@ -208,7 +207,9 @@ def timed_rounds(args, db, database_url, redis_url, prefix, users, docs) -> dict
                     for _ in range(3):  # warm-up; the last answer is what every response must be
                         expected = pages.checked(spec["url"], spec["body"], token)
                     server = extra[spec["server_name"]] if spec.get("server_name") else process[spec["server"]]
-                    writes = ({"token": writer_token, "post_ids": page_ids, "every": WRITE_EVERY}
+                    # A fresh login per round, as for the feed page (access tokens last minutes).
+                    writes = ({"token": pages.login(project.http, data.WRITER), "post_ids": page_ids,
+                               "every": WRITE_EVERY}
                               if spec.get("writes") else None)
                     result = load.run_round(server=server, database=db.name,
                                             url=f"{spec['url']}/graphql", body=spec["body"], token=token,

@@ -111,6 +111,7 @@ def run_round(*, server, database: str, url: str, body: bytes, token: str | None
     return {
         "connections": connections, "duration_s": result["duration"], "requests": requests, "errors": errors,
         "mismatches": result.get("mismatches", 0), "non2xx": result["non2xx"], "writes": result.get("writes"),
+        "status_codes": {code: stats["count"] for code, stats in (result.get("statusCodeStats") or {}).items()},
         "rps": round(requests / result["duration"], 1) if result["duration"] else 0.0,
         "p50_ms": latency["p50"], "p99_ms": latency["p99"], "mean_ms": latency["mean"], "max_ms": latency["max"],
         "server_cpu_ms_per_req": round(cpu * 1000 / requests, 3) if requests else None,

@@ -72,3 +72,11 @@ def test_page_statements_are_prepared_once_per_connection(gql, feed_viewer):  # 
     # Parameters bound on the server ($1...): the first comments of any page of posts are one statement text.
     comments = [(sql, runs) for sql, runs in prepared if 'FROM "interactions_comment"' in sql]
     assert comments and "$1" in comments[0][0] and comments[0][1] >= 2, prepared
+
+
+def test_parameterized_statements_are_planned_for_their_values(db):
+    """A prepared statement with parameters never falls back to a generic plan (the home feed's took 270 ms
+    instead of 20 with one, for a viewer following 2,000 accounts)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_custom_plan"
