@@ -81,15 +81,23 @@ def plot(rows: list[dict], title: str, paths: list[Path]) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.6))
     styles = {PEER: dict(color="#d62728", marker="s"), PROJECT: dict(color="#1f77b4", marker="o")}
+    # The project's other newest-posts servers (bench/compare/__main__.py variants).
+    variants = {"1proc": dict(color="#7fb3e0", marker="o", linestyle="--"),
+                "mixed": dict(color="#1f77b4", marker="x", linestyle="-."),
+                "cache": dict(color="#2ca02c", marker="D"),
+                "cache-mixed": dict(color="#2ca02c", marker="x", linestyle="-.")}
     by_series: dict[str, list[dict]] = {}
     for row in rows:
         by_series.setdefault(row["series"], []).append(row)
     for key, points in by_series.items():
         points.sort(key=lambda r: r["connections"])
         style = dict(styles[points[0]["server"]])
-        if points[0]["workload"] != "newest_posts":
+        variant = key.rsplit("/", 1)[-1] if key.count("/") == 2 else None
+        if points[0]["workload"] == "newest_posts" and variant in variants:
+            style = dict(variants[variant])
+        elif points[0]["workload"] != "newest_posts":
             style.update(linestyle="--" if "median" in key else ":", marker="^" if "median" in key else "v")
         xs = [p["connections"] for p in points]
         left.plot(xs, [p["rps"] for p in points], label=points[0]["label"], **style)
@@ -110,7 +118,7 @@ def plot(rows: list[dict], title: str, paths: list[Path]) -> None:
     handles, labels = left.get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout(rect=(0, 0.1, 1, 1))
+    figure.tight_layout(rect=(0, 0.16, 1, 1))
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=110)
