@@ -430,28 +430,7 @@ class CompiledExecution:
                     pending.append((key, result))
                     continue
             results[key] = result
-        if not pending:
-            return results
-        future = SyncFuture()
-        state = {"left": len(pending), "failed": False}
-
-        def done(key: str, result: SyncFuture) -> None:
-            if state["failed"]:
-                return
-            try:
-                value = result.result()
-            except Exception as error:  # noqa: BLE001 - a non-null field failed: so does the object
-                state["failed"] = True
-                future.set_exception(error)
-                return
-            results[key] = value
-            state["left"] -= 1
-            if not state["left"]:
-                future.set_result(results)
-
-        for key, result in pending:
-            result.add_done_callback(partial(done, key, result))
-        return future
+        return self._gather(results, pending)
 
     # --- lists ----------------------------------------------------------------------------------------------
     def complete_plan_list(self, item_type, item_complete, nodes, info, path, result):

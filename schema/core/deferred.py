@@ -120,31 +120,7 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
                     continue
             if result is not Undefined:
                 results[response_name] = result
-        if not pending:
-            return results
-        future = SyncFuture()
-        state = {"left": len(pending), "failed": False}
-
-        def done(response_name: str, result: SyncFuture) -> None:
-            if state["failed"]:
-                return
-            try:
-                value = result.result()
-            except Exception as error:  # noqa: BLE001 - a non-null field failed: so does the object
-                state["failed"] = True
-                future.set_exception(error)
-                return
-            if value is Undefined:
-                del results[response_name]
-            else:
-                results[response_name] = value
-            state["left"] -= 1
-            if not state["left"]:
-                future.set_result(results)
-
-        for response_name, result in pending:
-            result.add_done_callback(partial(done, response_name, result))
-        return future
+        return self._gather(results, pending)
 
     execute_fields = execute_fields_serially
 
@@ -200,9 +176,10 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
         return self._gather(results, pending)
 
     @staticmethod
-    def _gather(results: list, pending: list[tuple[int, SyncFuture]]):
-        """A list's value: ``results`` when no item is pending, else a future of it once every pending item
-        (index, future) has its value; the first failed (non-null) item fails the whole list."""
+    def _gather(results, pending: list[tuple]):
+        """An object's fields (a dict by response name) or a list's items: ``results`` when nothing is pending,
+        else a future of it once every pending (key or index, future) has its value; the first failed (non-null)
+        one fails the whole object or list. A field whose value is Undefined (no such field) is left out."""
         if not pending:
             return results
         future = SyncFuture()
@@ -212,11 +189,15 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
             if state["failed"]:
                 return
             try:
-                results[index] = item_future.result()
-            except Exception as error:  # noqa: BLE001 - a non-null item failed: so does the list
+                value = item_future.result()
+            except Exception as error:  # noqa: BLE001 - a non-null field or item failed: so does its parent
                 state["failed"] = True
                 future.set_exception(error)
                 return
+            if value is Undefined:
+                del results[index]
+            else:
+                results[index] = value
             state["left"] -= 1
             if not state["left"]:
                 future.set_result(results)
