@@ -436,23 +436,7 @@ class CompiledExecution:
     def complete_plan_list(self, item_type, item_complete, nodes, info, path, result):
         """SafeDeferredExecutionContext.complete_list_value with the item's planned completion."""
         if isinstance(result, SyncFuture):
-            if result.done():
-                return self.complete_plan_list(item_type, item_complete, nodes, info, path, result.result())
-            future = SyncFuture()
-
-            def resolved():
-                try:
-                    value = self.complete_plan_list(item_type, item_complete, nodes, info, path, result.result())
-                except Exception as error:  # noqa: BLE001 - the field's own handling decides
-                    future.set_exception(error)
-                    return
-                if isinstance(value, SyncFuture):
-                    value.add_done_callback(lambda: _copy(value, future))
-                else:
-                    future.set_result(value)
-
-            result.add_done_callback(resolved)
-            return future
+            return self._when_done(result, partial(self.complete_plan_list, item_type, item_complete, nodes, info, path))
         if not is_iterable(result):
             raise GraphQLError(
                 f"Expected Iterable, but did not find one for field '{info.parent_type.name}.{info.field_name}'.")
@@ -490,10 +474,3 @@ class CompiledExecution:
             self._fail(raw_error, nodes, item_path, item_type, future)
             return
         self._deliver(future, completed, nodes, item_path, item_type)
-
-
-def _copy(source: SyncFuture, target: SyncFuture) -> None:
-    try:
-        target.set_result(source.result())
-    except Exception as error:  # noqa: BLE001
-        target.set_exception(error)

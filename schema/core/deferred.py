@@ -125,25 +125,30 @@ class SafeDeferredExecutionContext(DeferredExecutionContext):
     execute_fields = execute_fields_serially
 
     # --- lists ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _when_done(result: SyncFuture, complete):
+        """``complete(value)`` of a future's value: at once when it is done, else a future of it."""
+        if result.done():
+            return complete(result.result())
+        future = SyncFuture()
+
+        def resolved():
+            try:
+                value = complete(result.result())
+            except Exception as error:  # noqa: BLE001 - the field's own handling decides
+                future.set_exception(error)
+                return
+            if isinstance(value, SyncFuture):
+                value.add_done_callback(lambda: _copy(value, future))
+            else:
+                future.set_result(value)
+
+        result.add_done_callback(resolved)
+        return future
+
     def complete_list_value(self, return_type, field_nodes, info, path, result):
         if isinstance(result, SyncFuture):
-            if result.done():
-                return self.complete_list_value(return_type, field_nodes, info, path, result.result())
-            future = SyncFuture()
-
-            def resolved():
-                try:
-                    value = self.complete_list_value(return_type, field_nodes, info, path, result.result())
-                except Exception as error:  # noqa: BLE001 - the field's own handling decides
-                    future.set_exception(error)
-                    return
-                if isinstance(value, SyncFuture):
-                    value.add_done_callback(lambda: _copy(value, future))
-                else:
-                    future.set_result(value)
-
-            result.add_done_callback(resolved)
-            return future
+            return self._when_done(result, partial(self.complete_list_value, return_type, field_nodes, info, path))
         if not is_iterable(result):
             raise GraphQLError(
                 f"Expected Iterable, but did not find one for field '{info.parent_type.name}.{info.field_name}'.")
