@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 
-from typing import Iterable, Sequence
+from typing import Callable, Hashable, Iterable, Sequence
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from . import prepared
 
-def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable[int], order: Sequence[str],
-                     limit: int, *, descending: bool = False, where: str = "",
-                     reverse: bool = False) -> dict[int, list]:
+
+def first_per_parent(queryset: QuerySet | Callable[[], QuerySet], parent_field: str, parent_ids: Iterable[int],
+                     order: Sequence[str], limit: int, *, descending: bool = False, where: str = "",
+                     reverse: bool = False, shape: Hashable | None = None) -> dict[int, list]:
     """The first ``limit`` rows of ``queryset``'s model per parent id, in ``order``, in one query.
 
     With ``reverse``, the last ``limit`` rows, last first: the same index read the other way.
@@ -22,12 +24,20 @@ def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable
     parent, whatever the parent's size (a window function over the parents' rows would read every
     row of a post with 50,000 comments). ``queryset`` adds joins (select_related); ``where`` adds an
     SQL condition on the table aliased ``x`` matching a partial index (e.g. top-level comments).
+
+    With ``shape`` (a name for what ``queryset`` is: the same query set whenever the name is), the SQL is
+    compiled once per (shape, limit, order) and rows become instances the fast way (common.prepared);
+    ``queryset`` may then be a function making it, called once.
     """
     parent_ids = list(dict.fromkeys(parent_ids))
     descending = descending != reverse
     if not parent_ids or limit <= 0:
         return {pk: [] for pk in parent_ids}
-    model = queryset.model
+    if callable(queryset) and not isinstance(queryset, QuerySet):
+        make_queryset, queryset = queryset, None
+    else:
+        make_queryset = None
+    model = (queryset if queryset is not None else make_queryset()).model
     table = connection.ops.quote_name(model._meta.db_table)
     parent_column = model._meta.get_field(parent_field).column
     direction = " DESC" if descending else ""
@@ -38,10 +48,19 @@ def first_per_parent(queryset: QuerySet, parent_field: str, parent_ids: Iterable
         f"SELECT x.id FROM {table} x WHERE x.{connection.ops.quote_name(parent_column)} = parent.id"
         f"{' AND ' + where if where else ''} ORDER BY {order_sql} LIMIT %s) t"
     )
-    rows = list(queryset.filter(pk__in=RawSQL(sql, (parent_ids, limit))))
+    def build(ids, count):
+        base = queryset if queryset is not None else make_queryset()
+        return base.filter(pk__in=RawSQL(sql, (ids, count)))
+
+    if shape is not None:
+        rows = prepared.fetch(("first_per_parent", shape, parent_field, tuple(order), descending, where),
+                              build, parent_ids, limit)
+    else:
+        rows = list(build(parent_ids, limit))
     grouped: dict[int, list] = {pk: [] for pk in parent_ids}
+    attname = model._meta.get_field(parent_field).attname
     for row in rows:
-        grouped[getattr(row, model._meta.get_field(parent_field).attname)].append(row)
+        grouped[getattr(row, attname)].append(row)
 
     def key(row):
         return tuple(getattr(row, name) for name in order)

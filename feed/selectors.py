@@ -131,8 +131,8 @@ def user_posts(user_id: int) -> QuerySet[Post]:
 
 def first_user_posts(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Post]]:
     """The newest ``limit`` posts of each user (with ``reverse``, the oldest, oldest first), in one query."""
-    return first_per_parent(posts(), "author", user_ids, POST_NEWEST_ORDER, limit, descending=True,
-                            where=VISIBLE, reverse=reverse)
+    return first_per_parent(posts, "author", user_ids, POST_NEWEST_ORDER, limit, descending=True,
+                            where=VISIBLE, reverse=reverse, shape="posts")
 
 
 def mentioned_users(post_ids: Iterable[int]) -> dict[int, list[User]]:

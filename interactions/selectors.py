@@ -44,25 +44,37 @@ def post_shares(post_id: int) -> QuerySet[Share]:
     return Share.objects.filter(post_id=post_id).select_related("user")
 
 
+def _comments_with_authors() -> QuerySet[Comment]:
+    return Comment.objects.select_related("author")
+
+
+def _likes_with_users() -> QuerySet[Like]:
+    return Like.objects.select_related("user")
+
+
+def _shares_with_users() -> QuerySet[Share]:
+    return Share.objects.select_related("user")
+
+
 # The first_* readers take ``reverse=True`` for the last rows of each list instead (last first).
 def first_comments(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:
-    return first_per_parent(Comment.objects.select_related("author"), "post", post_ids, COMMENT_ORDER, limit,
-                            where=TOP_LEVEL, reverse=reverse)
+    return first_per_parent(_comments_with_authors, "post", post_ids, COMMENT_ORDER, limit,
+                            where=TOP_LEVEL, reverse=reverse, shape="comments+author")
 
 
 def first_replies(comment_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:
-    return first_per_parent(Comment.objects.select_related("author"), "parent", comment_ids, COMMENT_ORDER, limit,
-                            reverse=reverse)
+    return first_per_parent(_comments_with_authors, "parent", comment_ids, COMMENT_ORDER, limit,
+                            reverse=reverse, shape="comments+author")
 
 
 def first_likes(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Like]]:
-    return first_per_parent(Like.objects.select_related("user"), "post", post_ids, LIKE_ORDER, limit,
-                            descending=True, reverse=reverse)
+    return first_per_parent(_likes_with_users, "post", post_ids, LIKE_ORDER, limit,
+                            descending=True, reverse=reverse, shape="likes+user")
 
 
 def first_shares(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Share]]:
-    return first_per_parent(Share.objects.select_related("user"), "post", post_ids, SHARE_ORDER, limit,
-                            descending=True, reverse=reverse)
+    return first_per_parent(_shares_with_users, "post", post_ids, SHARE_ORDER, limit,
+                            descending=True, reverse=reverse, shape="shares+user")
 
 
 # --- the viewer's flags on posts ---------------------------------------------------------------

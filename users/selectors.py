@@ -58,14 +58,14 @@ FOLLOW_ORDER = ("created_at", "id")
 def first_followers(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Follow]]:
     """The first ``limit`` follows of each user (who follows them, newest first, the follower joined in):
     one LATERAL query for all of them (a nested `followers` list on a page of users)."""
-    return first_per_parent(Follow.objects.select_related("follower"), "followee", user_ids, FOLLOW_ORDER, limit,
-                            descending=True, reverse=reverse)
+    return first_per_parent(lambda: Follow.objects.select_related("follower"), "followee", user_ids,
+                            FOLLOW_ORDER, limit, descending=True, reverse=reverse, shape="follows+follower")
 
 
 def first_following(user_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Follow]]:
     """The first ``limit`` follows by each user (whom they follow, newest first, the followee joined in)."""
-    return first_per_parent(Follow.objects.select_related("followee"), "follower", user_ids, FOLLOW_ORDER, limit,
-                            descending=True, reverse=reverse)
+    return first_per_parent(lambda: Follow.objects.select_related("followee"), "follower", user_ids,
+                            FOLLOW_ORDER, limit, descending=True, reverse=reverse, shape="follows+followee")
 
 
 def following_ids(follower_id: int, user_ids) -> set[int]:

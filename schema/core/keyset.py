@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
@@ -121,14 +121,32 @@ class Keyset:
     def cursor_of(self, row: Any) -> str:
         return encode_cursor(self.values_of(row))
 
-    def seek(self, queryset, cursor: str, *, before: bool = False):
-        """The rows after ``cursor`` in this order (or before it, with ``before``), the cursor's own row excluded."""
+    def cursor_values(self, model, cursor: str, *, before: bool = False) -> list[Any]:
+        """The sort values of ``cursor``, checked against ``model``'s fields (BAD_USER_INPUT otherwise)."""
         argument = "before" if before else "after"
         values = decode_cursor(cursor, len(self.fields), argument)
-        model = getattr(queryset, "model", None)
         if model is not None and not all(_fits(model, name, value) for name, value in zip(self.fields, values)):
             # A cursor of another ordering or connection (a LIKE_COUNT cursor in CREATED_AT order, say).
             raise BadUserInput("The cursor is not valid.", argument=argument)
+        return values
+
+    def seek_sql(self, model, *, before: bool = False) -> str | None:
+        """The row comparison of :meth:`seek` as SQL with one ``%s`` per field, for fields that are columns of
+        ``model``'s table (None otherwise): what a compiled page (common.prepared) seeks with."""
+        columns = []
+        table = connection.ops.quote_name(model._meta.db_table)
+        for name in self.fields:
+            field = _model_field(model, name)
+            if "__" in name or field is None or not field.concrete or field.model is not model:
+                return None
+            columns.append(f"{table}.{connection.ops.quote_name(field.column)}")
+        operator = "<" if self.descending != before else ">"
+        return f"({', '.join(columns)}) {operator} ({', '.join(['%s'] * len(columns))})"
+
+    def seek(self, queryset, cursor: str, *, before: bool = False):
+        """The rows after ``cursor`` in this order (or before it, with ``before``), the cursor's own row excluded."""
+        argument = "before" if before else "after"
+        values = self.cursor_values(getattr(queryset, "model", None), cursor, before=before)
         lhs = Tuple(*[F(name) for name in self.fields])
         lookup = TupleLessThan if self.descending != before else TupleGreaterThan
         try:

@@ -43,6 +43,7 @@ class FeedQueries(graphene.ObjectType):
             if parsed is None:
                 raise BadUserInput("`filter.author` is not a User id.", argument="filter")
             author_id = parsed[1]
+        with_author = _wants_author(info)
         order, direction = "CREATED_AT", "DESC"
         if order_by:
             order, direction = enum_value(order_by["field"]), enum_value(order_by["direction"])
@@ -55,7 +56,10 @@ class FeedQueries(graphene.ObjectType):
             created_before=filter.get("created_before"),
             order=order,
             descending=direction == "DESC",
-            with_author=_wants_author(info),
+            with_author=with_author,
         )
         keyset = Keyset(listing.fields, listing.descending)
-        return paginate(listing.queryset, keyset, **page, node_of=listing.node_of)
+        # The unfiltered list (the public "newest posts" page) is one SQL shape per order: compiled once.
+        unfiltered = not any(value is not None for value in filter.values())
+        shape = ("posts", order, with_author) if unfiltered else None
+        return paginate(listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape)
