@@ -81,6 +81,20 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    # --- the viewer of a request, from its access token ---------------------------------------------------
+    @classmethod
+    def from_token(cls, pk: int) -> "User":
+        """The user an access token names, without reading the row: only ``pk`` is known. The first read of
+        any other field loads the whole row (one query), as a deferred field does (schema/core/auth.py)."""
+        user = cls.from_db("default", ["id"], [pk])
+        user._whole_on_first_read = True
+        return user
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        if fields is not None and self.__dict__.pop("_whole_on_first_read", False):
+            fields = list({*fields, *self.get_deferred_fields()})  # every deferred field at once
+        return super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
 
 class Follow(models.Model):
     follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")

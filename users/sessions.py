@@ -12,6 +12,9 @@ session's id, and the access tokens issued for it carry that id (the GraphQL lay
   on a denylist in Redis for as long as its access tokens can live (``{REDIS_KEY_PREFIX}:auth:sid:``),
   and publishes ``session_revoked`` so open websockets of that session close (common/events.py).
   :func:`session_is_ended` answers from Redis, or from PostgreSQL when Redis cannot be reached.
+- A deactivated or deleted account is marked in Redis too (:func:`account_disabled`, users/receivers.py), so
+  :func:`token_still_good` tells in one Redis round trip, without the users table, whether an access token
+  still works (schema/core/auth.py).
 
 Throttling of logins and registrations: users/throttle.py, applied here before any password hashing.
 """
@@ -119,6 +122,34 @@ def session_is_ended(session: str) -> bool:
     return not RefreshToken.objects.filter(session=session, revoked__isnull=True).exists()
 
 
+def token_still_good(session: str, user_id: int) -> bool | None:
+    """Whether an access token of ``session`` for ``user_id`` surely still works, from Redis alone (one round
+    trip): its session has not ended and its account was not marked disabled (:func:`account_disabled`).
+    False or None (Redis cannot answer): the caller checks the user's row and the session the slow way."""
+    try:
+        return not _redis().exists(_denylist_key(session), _account_key(user_id))
+    except Exception:  # noqa: BLE001
+        logger.warning("session denylist unavailable; asking PostgreSQL", exc_info=True)
+        return None
+
+
+def account_disabled(user_id: int) -> None:
+    """Marks an account deactivated or deleted (users/receivers.py, at the save): :func:`token_still_good`
+    says no for its tokens, for as long as any can live, and the caller then checks the row."""
+    try:
+        _redis().set(_account_key(user_id), "1", ex=_access_token_seconds())
+    except Exception:  # noqa: BLE001 - token_still_good's callers then check the row (Redis is down)
+        logger.warning("could not mark account %s disabled in Redis", user_id, exc_info=True)
+
+
+def account_enabled(user_id: int) -> None:
+    """An account active again (an admin reactivated it): its new tokens work."""
+    try:
+        _redis().delete(_account_key(user_id))
+    except Exception:  # noqa: BLE001
+        logger.warning("could not clear the disabled mark of account %s in Redis", user_id, exc_info=True)
+
+
 def sessions_ended(sessions: list[str]) -> set[str]:
     """Those of ``sessions`` that ended (one round trip; the websockets' periodic re-check)."""
     sessions = list(dict.fromkeys(sessions))
@@ -138,6 +169,10 @@ def sessions_ended(sessions: list[str]) -> set[str]:
 
 def _denylist_key(session) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:auth:sid:{session}"
+
+
+def _account_key(user_id) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:auth:uid-off:{int(user_id)}"
 
 
 def _access_token_seconds() -> int:

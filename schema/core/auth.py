@@ -11,6 +11,12 @@ Access tokens (signed here; ``GRAPHQL_JWT`` in config/settings.py names the two 
 if every claim has its type, ``exp`` is a number, the user with that id exists and is active (a
 deleted account's token does not pass to a new account of the same name), and its session has not
 ended (logout, refresh-token replay: a denylist in Redis).
+
+A token with a session (every login's) is checked in Redis alone: the session's denylist entry and the
+account's disabled mark (users/sessions.py ``token_still_good``; deactivating or deleting an account sets
+it, users/receivers.py). The viewer is then ``User.from_token(id)``: no users-table read unless a resolver
+asks for more than the id (the first such read loads the row). Without Redis, or for a token without a
+session, the row is read and checked as before.
 """
 
 from __future__ import annotations
@@ -112,12 +118,22 @@ def user_from_token(token: str):
     except (JSONWebTokenError, jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
         # A malformed or forged token is the caller's problem, not a 500 (a database outage still is).
         raise Unauthenticated("The access token is not valid.") from None
-    user = get_user_model().objects.filter(pk=int(payload["sub"])).first()
+    user_id = int(payload["sub"])
+    session = payload.get("sid")
+    if session is not None:
+        # A login's token: one Redis round trip says whether its session ended or its account was disabled
+        # since; the users table is read only when a resolver needs more of the viewer than the id.
+        # A mark says "maybe": the row and the session are then checked below (a mark set by a transaction
+        # that rolled back only costs that read).
+        if sessions.token_still_good(session, user_id):
+            user = get_user_model().from_token(user_id)
+            user.auth_session_id = session
+            return user
+    user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
         raise Unauthenticated("The access token's user no longer exists.")
     if not user.is_active:
         raise Unauthenticated("The access token is not valid.")
-    session = payload.get("sid")
     if session is not None and sessions.session_is_ended(session):
         raise Unauthenticated("The access token's session has ended; log in again.")
     user.auth_session_id = session

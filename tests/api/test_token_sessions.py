@@ -191,3 +191,41 @@ def test_concurrent_refreshes_with_one_token_issue_at_most_one_live_token(transa
     assert sum(r is not None for r in results) >= 1
     # The losers' attempts are replays: the session ends, so nothing of it stays live.
     assert RefreshToken.objects.filter(revoked__isnull=True).count() == 0
+
+
+# --- the viewer without a users-table read (schema/core/auth.py, users/sessions.token_still_good) --------------
+def test_a_login_token_is_checked_in_redis_and_the_users_row_read_only_when_needed(gql, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = log_in(gql)["token"]
+    gql("{ posts(first: 1) { edges { node { id } } } }", token=token)
+    with CaptureQueriesContext(connection) as ctx:
+        r = gql("{ posts(first: 5) { edges { node { id viewerHasLiked viewerCanUpdate } } } }", token=token)
+    assert r.status == 200 and not r.errors
+    assert not [q["sql"] for q in ctx.captured_queries if 'FROM "users_user" WHERE' in q["sql"]], ctx.captured_queries
+    with CaptureQueriesContext(connection) as ctx:
+        r = gql("{ viewer { username email displayName followerCount } }", token=token)
+    assert r.data["viewer"]["username"] == "alice" and r.data["viewer"]["email"] == alice.email
+    assert len([q for q in ctx.captured_queries if '"users_user"."id" = ' in q["sql"]]) == 1  # the row, once
+
+
+def test_deactivating_an_account_stops_its_login_tokens_at_once_and_reactivating_lets_it_log_in(gql, alice):
+    token = log_in(gql)["token"]
+    assert viewer(gql, token) == "alice"
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    r = gql(VIEWER, token=token)
+    assert r.status == 401 and r.error_codes() == ["UNAUTHENTICATED"]
+    alice.is_active = True
+    alice.save()
+    assert viewer(gql, token) == "alice"  # the mark says "check the row": the row says active again
+    assert viewer(gql, log_in(gql)["token"]) == "alice"
+
+
+def test_a_disabled_mark_only_sends_a_token_to_the_row(gql, alice):
+    token = log_in(gql)["token"]
+    sessions.account_disabled(alice.pk)  # e.g. set by a deactivation whose transaction rolled back
+    assert viewer(gql, token) == "alice"
+    User.objects.filter(pk=alice.pk).update(is_active=False)  # no signal: the row still decides
+    assert viewer(gql, token) == ["UNAUTHENTICATED"]

@@ -126,3 +126,23 @@ def test_what_the_fast_path_does_not_cover_runs_through_the_orm(posts):
     assert values == [{"id": posts[0].pk}, {"id": posts[1].pk}]
     empty = prepared.fetch("test-empty", lambda ids: Post.objects.filter(pk__in=[]), [1])
     assert empty == []
+
+
+def test_timestamps_load_with_psycopgs_c_loader_as_utc_datetimes(posts):
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from psycopg.pq import Format
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT created_at, now(), NULL::timestamptz FROM feed_post ORDER BY id LIMIT 1")
+        created, now, missing = cursor.fetchone()
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    assert loader.__module__.startswith("psycopg_binary"), loader  # not Django's Python loader
+    assert created.tzinfo is datetime.timezone.utc and now.tzinfo is datetime.timezone.utc and missing is None
+    assert Post.objects.order_by("id").first().created_at == created
+    # A server-side cursor (QuerySet.iterator) reads them the same way.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")  # the connection is open
+    from django.db import transaction
+    with transaction.atomic():
+        streamed = [p.created_at for p in Post.objects.order_by("id").iterator(chunk_size=5)]
+    assert streamed[0] == created and all(value.tzinfo is datetime.timezone.utc for value in streamed)
