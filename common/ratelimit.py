@@ -6,6 +6,7 @@
   (for work already done, e.g. subscription events) and says whether the budget still holds.
 - :func:`acquire` / :func:`release`: a cap on things running at once per caller (a sorted set of
   tokens scored by their deadline, so a process that dies holding a slot frees it at the deadline).
+  :func:`charge_and_acquire` does both in one round trip (a request that will run).
 
 Keys: ``{REDIS_KEY_PREFIX}:1:rl:<name>:<caller>`` (the cache's key space, so tests' cleanup clears them).
 A caller is ``u:<user id>`` or ``a:<client address>`` (:func:`caller`). When Redis does not answer the
@@ -53,6 +54,33 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
+"""
+
+# _CHARGE, then (when the charge is allowed) _ACQUIRE on a second key: one round trip for a request that will
+# run. KEYS: the budget, the slots. ARGV: cost, limit, window ms, force, now, slot deadline, cap, token, slot ms.
+_CHARGE_ACQUIRE = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+local window = tonumber(ARGV[3])
+if ttl < 0 then
+  ttl = window
+  if used > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+local cost = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+if cost > 0 and ARGV[4] ~= '1' and used + cost > limit then
+  return {0, used, ttl, -1}
+end
+if cost > 0 then
+  used = redis.call('INCRBY', KEYS[1], cost)
+  if used == cost then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+if used > limit then return {0, used, ttl, -1} end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return {1, used, ttl, 0} end
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+return {1, used, ttl, 1}
 """
 
 _scripts: dict = {}
@@ -125,6 +153,23 @@ def charge(name: str, who: str, cost: int, *, limit: int, window: int, force: bo
         logger.warning("rate limit %s: Redis unavailable; not limiting", name, exc_info=True)
         return Budget(True, limit, 0, now + window, cost)
     return Budget(bool(allowed), limit, int(used), now + int(ttl_ms) / 1000, cost)
+
+
+def charge_and_acquire(name: str, who: str, cost: int, *, limit: int, window: int, slots: str, cap: int,
+                       hold_seconds: float = 60.0) -> tuple[Budget, str | None]:
+    """:func:`charge`, then — if the charge is allowed — :func:`acquire` of one of ``cap`` ``slots``, in one
+    round trip. The budget, and the slot's token (None when the charge was refused or every slot is taken)."""
+    token = uuid.uuid4().hex
+    now = time.time()
+    try:
+        allowed, used, ttl_ms, taken = _script(_CHARGE_ACQUIRE)(
+            keys=[key(name, who), key(slots, who)],
+            args=[int(cost), int(limit), int(window * 1000), 0, now, now + hold_seconds, int(cap), token,
+                  int(hold_seconds * 1000) + 1000])
+    except RedisError:
+        logger.warning("rate limit %s: Redis unavailable; not limiting", name, exc_info=True)
+        return Budget(True, limit, 0, now + window, cost), token
+    return Budget(bool(allowed), limit, int(used), now + int(ttl_ms) / 1000, cost), token if taken == 1 else None
 
 
 def acquire(name: str, who: str, cap: int, *, hold_seconds: float = 60.0) -> str | None:

@@ -44,11 +44,22 @@ def budget_of(who: str) -> tuple[int, int]:
     return int(points), int(settings.GRAPHQL_RATE_LIMIT_WINDOW_SECONDS)
 
 
-def charge(context, points: int, *, who: str | None = None, force: bool = False) -> ratelimit.Budget:
-    """Charges ``points`` to the context's caller and keeps the result on it (for rateLimit and headers)."""
+def charge(context, points: int, *, who: str | None = None, force: bool = False,
+           slot: tuple[str, int] | None = None) -> ratelimit.Budget:
+    """Charges ``points`` to the context's caller and keeps the result on it (for rateLimit and headers).
+
+    ``slot`` = (slots name, cap): also takes one of the caller's concurrency slots in the same round trip
+    when the charge is allowed; its token (None: every slot taken) is kept as ``context.slot_token``.
+    """
     who = who or caller_of(context)
     limit, window = budget_of(who)
-    budget = ratelimit.charge(BUDGET, who, points, limit=limit, window=window, force=force)
+    if slot is not None:
+        budget, token = ratelimit.charge_and_acquire(BUDGET, who, points, limit=limit, window=window,
+                                                     slots=slot[0], cap=slot[1])
+        if budget.allowed:
+            context.slot_token = (who, token)
+    else:
+        budget = ratelimit.charge(BUDGET, who, points, limit=limit, window=window, force=force)
     try:
         context.rate_limit = budget
     except AttributeError:

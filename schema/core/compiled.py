@@ -57,6 +57,10 @@ from graphql.type import (
     is_non_null_type,
     is_object_type,
 )
+from django.utils.functional import SimpleLazyObject
+from graphene.relay.node import GlobalID
+from graphene.types.resolver import dict_or_attr_resolver
+from graphene_django.types import DjangoObjectType
 from graphql_sync_dataloaders import SyncFuture
 
 from .deadline import DeadlineExceeded, current_deadline
@@ -82,7 +86,7 @@ class FieldPlan:
     """One field of a selection on one object type."""
 
     __slots__ = ("key", "nodes", "return_type", "resolve", "args", "field_def", "info_head", "complete",
-                 "typename")
+                 "typename", "read", "as_is", "serialize", "nullable")
 
     def __init__(self, key, nodes, field_def, parent_type, resolve, args, complete, typename=None):
         self.key = key
@@ -95,6 +99,36 @@ class FieldPlan:
         self.typename = typename  # __typename: the parent type's name, no resolver
         # GraphQLResolveInfo's first fields (then path, then the request's: see CompiledExecution)
         self.info_head = (nodes[0].name.value, nodes, field_def.type, parent_type)
+        # A leaf read straight off its object (see _direct_read): source -> value, no info, no path.
+        self.read = None
+        self.as_is = self.serialize = None
+        self.nullable = False
+        if typename is None and args == {} and resolve is not None:
+            leaf = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
+            if is_leaf_type(leaf):
+                self.read = _direct_read(resolve, parent_type)
+                self.as_is = _AS_IS.get(leaf)
+                self.serialize = leaf.serialize
+                self.nullable = not is_non_null_type(field_def.type)
+
+
+def _direct_read(resolve, parent_type) -> Callable | None:
+    """For graphene's default resolver (an attribute or dict key) and the Relay ``id`` of a Django type: the
+    same value as a function of the source alone; None for any other resolver."""
+    if isinstance(resolve, partial) and resolve.func is dict_or_attr_resolver and not resolve.keywords:
+        name, default = resolve.args
+
+        def read(source):
+            if isinstance(source, dict):
+                return source.get(name, default)
+            return getattr(source, name, default)
+
+        return read
+    if (isinstance(resolve, partial) and resolve.func is GlobalID.id_resolver and len(resolve.args) == 2
+            and resolve.args[0] is DjangoObjectType.resolve_id and resolve.keywords == {"parent_type_name": None}):
+        to_global_id, typename = resolve.args[1].to_global_id, parent_type.name
+        return lambda source: to_global_id(typename, source.pk)
+    return None
 
 
 class OperationPlan:
@@ -228,6 +262,10 @@ class _Planner:
         sub_fields = collect_sub_fields(self.schema, self.fragments, self.variables, return_type, nodes)
         plans = self.fields(return_type, sub_fields)
         is_type_of = return_type.is_type_of
+        # graphene-django's is_type_of answers by the result's class alone (a lazy object aside): the classes
+        # it accepted are remembered, and their instances not asked again.
+        by_class = getattr(is_type_of, "__func__", None) is _DJANGO_IS_TYPE_OF
+        accepted: set = set()
 
         def complete_object(ctx, info, path, result):
             if isinstance(result, Exception):
@@ -236,8 +274,11 @@ class _Planner:
                 if non_null:
                     raise _null_error(info)
                 return None
-            if is_type_of is not None and not is_type_of(result, info):
-                raise invalid_return_type_error(return_type, result, nodes)
+            if is_type_of is not None and type(result) not in accepted:
+                if not is_type_of(result, info):
+                    raise invalid_return_type_error(return_type, result, nodes)
+                if by_class and not isinstance(result, SimpleLazyObject):
+                    accepted.add(type(result))
             return ctx.execute_plan_fields(return_type, result, path, plans)
 
         return complete_object
@@ -265,6 +306,7 @@ class _Planner:
         return complete_abstract
 
 
+_DJANGO_IS_TYPE_OF = DjangoObjectType.is_type_of.__func__
 _AS_IS = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, GraphQLInt: int}
 
 
@@ -419,8 +461,31 @@ class CompiledExecution:
         pending: list[tuple[str, SyncFuture]] = []
         typename = parent_type.name
         execute_field = self.execute_plan_field
+        deadline = self._deadline
         for plan in plans:
             key = plan.key
+            read = plan.read
+            if read is not None and (deadline is None or not deadline.expired()):
+                # A leaf read off the object: its value as it is, or serialized; anything unusual (an
+                # exception, a null for a non-null field, a value to coerce) takes the general path below,
+                # which reads it again and reports it as graphql-core would.
+                try:
+                    value = read(source)
+                    as_is = plan.as_is
+                    if type(value) is as_is and (as_is is not int or -0x80000000 <= value <= 0x7FFFFFFF):
+                        results[key] = value
+                        continue
+                    if value is None:
+                        if plan.nullable:
+                            results[key] = None
+                            continue
+                    elif as_is is None and not isinstance(value, (Exception, SyncFuture)):
+                        serialized = plan.serialize(value)
+                        if serialized is not None and serialized is not Undefined:
+                            results[key] = serialized
+                            continue
+                except Exception:  # noqa: BLE001
+                    pass
             result = execute_field(plan, source, _tuple_new(Path, (path, key, typename)))
             if isinstance(result, SyncFuture):
                 if result.done():

@@ -361,7 +361,13 @@ class GraphQLView(BaseGraphQLView):
             cost = operation_cost(graphql_schema(self.schema), document, operation, variables)
         except QueryTooComplex as error:
             return Outcome({"errors": [format_error(error, request.request_id)]}, request_error=True)
-        charged = budget.charge(request, cost.points)
+        # With no response cache the operation runs if it may: its concurrency slot is taken with the charge.
+        cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
+        slot = None
+        if cap > 0 and not response_cache.enabled() and budget.caller_of(request) == request_caller(request):
+            slot = (CONCURRENT_SLOTS, cap)
+        request.slot_token = None
+        charged = budget.charge(request, cost.points, slot=slot)
         if not charged.allowed:
             return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
                            headers={"Retry-After": str(charged.retry_after)})
@@ -482,8 +488,13 @@ class concurrency_slot:
         cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
         if cap <= 0:
             return self
-        self.who = request_caller(self.request)
-        self.token = ratelimit.acquire("concurrent", self.who, cap)
+        taken = getattr(self.request, "slot_token", None)  # taken with the budget's charge (budget.charge)
+        if taken is not None:
+            self.request.slot_token = None
+            self.who, self.token = taken
+        else:
+            self.who = request_caller(self.request)
+            self.token = ratelimit.acquire(CONCURRENT_SLOTS, self.who, cap)
         if self.token is None:
             count_rate_limit_refusal("concurrent")
             raise Refusal(429, f"Too many requests at once (at most {cap}); wait for one to finish.",
@@ -492,8 +503,11 @@ class concurrency_slot:
 
     def __exit__(self, *exc):
         if self.token is not None:
-            ratelimit.release("concurrent", self.who, self.token)
+            ratelimit.release(CONCURRENT_SLOTS, self.who, self.token)
         return False
+
+
+CONCURRENT_SLOTS = "concurrent"
 
 
 # --- /schema.graphql: the served schema as SDL ----------------------------------------------------------
