@@ -20,6 +20,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 from django_redis import get_redis_connection
@@ -83,6 +84,10 @@ redis.call('PEXPIRE', KEYS[2], ARGV[9])
 return {1, used, ttl, 1}
 """
 
+# _CHARGE, then a GET of KEYS[2] whatever the charge's outcome (a value the request needs next: one round trip).
+_CHARGE_READ = _CHARGE.replace("return {0, used, ttl}", "return {0, used, ttl, redis.call('GET', KEYS[2])}").replace(
+    "return {1, used, ttl}", "return {1, used, ttl, redis.call('GET', KEYS[2])}")
+
 _scripts: dict = {}
 
 
@@ -129,6 +134,7 @@ class Budget:
     used: int
     reset_at: float  # epoch seconds
     cost: int = 0
+    read: Any = None  # the value of charge(read=key), None when missing or not asked for
 
     @property
     def remaining(self) -> int:
@@ -140,19 +146,26 @@ class Budget:
         return max(1, math.ceil(self.reset_at - time.time()))
 
 
-def charge(name: str, who: str, cost: int, *, limit: int, window: int, force: bool = False) -> Budget:
+def charge(name: str, who: str, cost: int, *, limit: int, window: int, force: bool = False,
+           read: str | None = None) -> Budget:
     """Charges ``cost`` points to ``who``'s ``name`` budget of ``limit`` points per ``window`` seconds.
 
-    ``cost=0`` only reads the budget. Refused charges change nothing (unless ``force``).
+    ``cost=0`` only reads the budget. Refused charges change nothing (unless ``force``). ``read``: a Redis
+    key whose value comes back as ``Budget.read``, in the same round trip.
     """
     now = time.time()
     try:
-        allowed, used, ttl_ms = _script(_CHARGE)(keys=[key(name, who)],
-                                                args=[int(cost), int(limit), int(window * 1000), int(force)])
+        if read is None:
+            allowed, used, ttl_ms = _script(_CHARGE)(keys=[key(name, who)],
+                                                    args=[int(cost), int(limit), int(window * 1000), int(force)])
+            value = None
+        else:
+            allowed, used, ttl_ms, value = _script(_CHARGE_READ)(
+                keys=[key(name, who), read], args=[int(cost), int(limit), int(window * 1000), int(force)])
     except RedisError:
         logger.warning("rate limit %s: Redis unavailable; not limiting", name, exc_info=True)
         return Budget(True, limit, 0, now + window, cost)
-    return Budget(bool(allowed), limit, int(used), now + int(ttl_ms) / 1000, cost)
+    return Budget(bool(allowed), limit, int(used), now + int(ttl_ms) / 1000, cost, value)
 
 
 def charge_and_acquire(name: str, who: str, cost: int, *, limit: int, window: int, slots: str, cap: int,

@@ -45,11 +45,12 @@ def budget_of(who: str) -> tuple[int, int]:
 
 
 def charge(context, points: int, *, who: str | None = None, force: bool = False,
-           slot: tuple[str, int] | None = None) -> ratelimit.Budget:
+           slot: tuple[str, int] | None = None, read: str | None = None) -> ratelimit.Budget:
     """Charges ``points`` to the context's caller and keeps the result on it (for rateLimit and headers).
 
     ``slot`` = (slots name, cap): also takes one of the caller's concurrency slots in the same round trip
     when the charge is allowed; its token (None: every slot taken) is kept as ``context.slot_token``.
+    ``read``: a Redis key read in the same round trip (``Budget.read``; not with ``slot``).
     """
     who = who or caller_of(context)
     limit, window = budget_of(who)
@@ -59,7 +60,7 @@ def charge(context, points: int, *, who: str | None = None, force: bool = False,
         if budget.allowed:
             context.slot_token = (who, token)
     else:
-        budget = ratelimit.charge(BUDGET, who, points, limit=limit, window=window, force=force)
+        budget = ratelimit.charge(BUDGET, who, points, limit=limit, window=window, force=force, read=read)
     try:
         context.rate_limit = budget
     except AttributeError:

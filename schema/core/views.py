@@ -367,7 +367,9 @@ class GraphQLView(BaseGraphQLView):
         if cap > 0 and not response_cache.enabled() and budget.caller_of(request) == request_caller(request):
             slot = (CONCURRENT_SLOTS, cap)
         request.slot_token = None
-        charged = budget.charge(request, cost.points, slot=slot)
+        # With it, the content generation an answer from memory must match comes back with the charge.
+        generation_key = response_cache.generation_key() if response_cache.enabled() else None
+        charged = budget.charge(request, cost.points, slot=slot, read=generation_key)
         if not charged.allowed:
             return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
                            headers={"Retry-After": str(charged.retry_after)})
@@ -380,7 +382,7 @@ class GraphQLView(BaseGraphQLView):
             else:
                 key = response_cache.key_of(printed_schema(self.schema)[1], resolved.text, operation_name,
                                             variables, viewer_class)
-                cached = response_cache.lookup(key)
+                cached = response_cache.lookup(key, generation=charged.read)
                 if cached.entry is not None:
                     response_cache.served(cached, operation)
                     return Outcome(None, 200, cacheable=self._cacheable(request, in_batch), text=cached.entry.text,
