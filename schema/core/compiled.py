@@ -86,7 +86,7 @@ class FieldPlan:
     """One field of a selection on one object type."""
 
     __slots__ = ("key", "nodes", "return_type", "resolve", "args", "field_def", "info_head", "complete",
-                 "typename", "read", "as_is", "serialize", "nullable")
+                 "typename", "read", "as_is", "serialize", "nullable", "leaf")
 
     def __init__(self, key, nodes, field_def, parent_type, resolve, args, complete, typename=None):
         self.key = key
@@ -103,9 +103,10 @@ class FieldPlan:
         self.read = None
         self.as_is = self.serialize = None
         self.nullable = False
+        leaf = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
+        self.leaf = is_leaf_type(leaf)  # a loader's pending value completes straight into its object's fields
         if typename is None and args == {} and resolve is not None:
-            leaf = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
-            if is_leaf_type(leaf):
+            if self.leaf:
                 self.read = _direct_read(resolve, parent_type)
                 self.as_is = _AS_IS.get(leaf)
                 self.serialize = leaf.serialize
@@ -129,6 +130,18 @@ def _direct_read(resolve, parent_type) -> Callable | None:
         to_global_id, typename = resolve.args[1].to_global_id, parent_type.name
         return lambda source: to_global_id(typename, source.pk)
     return None
+
+
+class _Waiting:
+    """A leaf field whose resolver returned a loader's pending future (see CompiledExecution._gather_fields)."""
+
+    __slots__ = ("plan", "info", "path", "future")
+
+    def __init__(self, plan, info, path, future):
+        self.plan = plan
+        self.info = info
+        self.path = path
+        self.future = future
 
 
 class OperationPlan:
@@ -427,6 +440,10 @@ class CompiledExecution:
             result = plan.resolve(source, info, **args)
             if isinstance(result, SyncFuture):
                 if not result.done():
+                    if plan.leaf:
+                        if result.deferred_callback:
+                            self._deferred_callbacks.append(result.deferred_callback)
+                        return _Waiting(plan, info, path, result)
                     return self._later(plan, info, path, result)
                 result = result.result()
             completed = plan.complete(self, info, path, result)
@@ -494,8 +511,65 @@ class CompiledExecution:
                     results[key] = None  # keeps the order of the fields
                     pending.append((key, result))
                     continue
+            elif type(result) is _Waiting:
+                results[key] = None
+                pending.append((key, result))
+                continue
             results[key] = result
-        return self._gather(results, pending)
+        if not pending:
+            return results
+        return self._gather_fields(results, pending)
+
+    def _gather_fields(self, results: dict, pending: list):
+        """:meth:`_gather` for an object's fields, some of which wait on a loader's value for a leaf
+        (a :class:`_Waiting`): that value is completed and stored when it comes, with no future of its own."""
+        future = SyncFuture()
+        state = [len(pending), False]  # fields left, failed
+
+        def stored(key, value) -> None:
+            if value is Undefined:
+                del results[key]
+            else:
+                results[key] = value
+            state[0] -= 1
+            if not state[0]:
+                future.set_result(results)
+
+        def failed(error) -> None:
+            state[1] = True
+            future.set_exception(error)
+
+        def settled(key, item_future) -> None:
+            if state[1]:
+                return
+            try:
+                value = item_future.result()
+            except Exception as error:  # noqa: BLE001 - a non-null field failed: so does its object
+                failed(error)
+                return
+            stored(key, value)
+
+        def completed(key, waiting) -> None:
+            if state[1]:
+                return
+            plan = waiting.plan
+            try:
+                value = plan.complete(self, waiting.info, waiting.path, waiting.future.result())
+            except Exception as raw_error:  # noqa: BLE001
+                try:
+                    self._fail(raw_error, plan.nodes, waiting.path, plan.return_type, None)
+                except Exception as error:  # noqa: BLE001 - a non-null leaf: its object fails
+                    failed(error)
+                    return
+                value = None
+            stored(key, value)
+
+        for key, item in pending:
+            if type(item) is _Waiting:
+                item.future.add_done_callback(partial(completed, key, item))
+            else:
+                item.add_done_callback(partial(settled, key, item))
+        return future
 
     # --- lists ----------------------------------------------------------------------------------------------
     def complete_plan_list(self, item_type, item_complete, nodes, info, path, result):
