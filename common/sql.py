@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from typing import Callable, Hashable, Iterable, Sequence
 
@@ -68,6 +69,19 @@ def first_per_parent(queryset: QuerySet | Callable[[], QuerySet], parent_field: 
     for values in grouped.values():
         values.sort(key=key, reverse=descending)
     return grouped
+
+
+@contextmanager
+def planned_each_time(connection=connection):
+    """Statements run inside are never prepared: PostgreSQL plans each for its parameters (a statement whose best
+    plan depends on them, e.g. the home feed's). Use inside ``with connection.cursor()`` (the connection is open)."""
+    raw = connection.connection
+    previous = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = previous
 
 
 def delete_in_batches(table: str, where: str, params: list, *, batch: int) -> int:

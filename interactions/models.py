@@ -65,6 +65,9 @@ class Share(models.Model):
             models.Index(F("post"), F("created_at").desc(), F("id").desc(), name="share_post_idx"),
             # The home feed: shares by followed users, newest first.
             models.Index(F("user"), F("created_at").desc(), F("id").desc(), name="share_user_idx"),
+            # The home feed of a viewer following many accounts: newest shares of everyone, walked down to the
+            # page's floor (timeline/selectors.py).
+            models.Index(F("created_at").desc(), F("id").desc(), name="share_created_idx"),
         ]
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 
 from django.db import connection
 
+from common.sql import planned_each_time
+
 from feed.models import POST_DEFERRED, Post
 from interactions.models import Share
 from users.models import Follow, User
@@ -84,8 +86,9 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
        id) index, ``limit`` each, merged. The choice is made in the statement, from the authors'
        post counts (a one-time filter skips the other branch);
     2. the ``limit``-th post entry's time is a floor: an older share cannot make the page, so the
-       share branch seeks each followed user's (user, created_at, id) share index above the floor
-       (mostly one empty index probe per followed user);
+       share branch reads only shares above it: with the global walk, down the global (created_at, id)
+       share index keeping followed users' shares (the floor is recent then: a few entries); otherwise
+       a seek of each followed user's (user, created_at, id) share index (mostly one empty probe each);
     3. "followed by the viewer" is always an index probe of the (follower, followee) unique index;
     4. deleted posts (``deleted_at``, hidden until purged) are left out of both branches (a share of
        one: a primary-key probe of the post).
@@ -130,15 +133,24 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         f"ON u.id = ANY(ARRAY(SELECT uid FROM followees LIMIT 256)) "
         f"WHERE c.oid = '{post_table}'::regclass GROUP BY f.n, f.k, c.reltuples"
     )
-    share_entries = (
-        f"SELECT s.created_at AS at, {ENTRY_SHARE} AS kind, s.id AS entry_id, s.post_id, s.id AS share_id "
-        f"FROM followees f CROSS JOIN LATERAL ("
-        f"SELECT s.id, s.post_id, s.created_at FROM {share_table} s WHERE s.user_id = f.uid AND {share_bound} "
-        f"AND s.created_at {'<=' if backward else '>='} (SELECT at FROM floor) "
+    share_conditions = (
+        f"{share_bound} AND s.created_at {'<=' if backward else '>='} (SELECT at FROM floor) "
         f"AND EXISTS (SELECT 1 FROM {post_table} px WHERE px.id = s.post_id AND px.deleted_at IS NULL) "
         f"AND NOT EXISTS (SELECT 1 FROM {share_table} sy WHERE sy.post_id = s.post_id "
-        f"AND (sy.created_at, sy.id) > (s.created_at, s.id) AND {followed('sy.user_id')}) "
-        f"ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) s"
+        f"AND (sy.created_at, sy.id) > (s.created_at, s.id) AND {followed('sy.user_id')})"
+    )
+    # As for posts, two ways, one run: with the global walk, everyone's newest shares down to the floor (few:
+    # the floor is recent when the followed accounts post a lot); else each followed user's share index.
+    share_entries = (
+        f"(SELECT s.created_at AS at, {ENTRY_SHARE} AS kind, s.id AS entry_id, s.post_id, s.id AS share_id "
+        f"FROM {share_table} s WHERE (SELECT scan FROM strategy) AND {followed('s.user_id')} "
+        f"AND {share_conditions} ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) "
+        f"UNION ALL "
+        f"(SELECT s.created_at AS at, {ENTRY_SHARE} AS kind, s.id AS entry_id, s.post_id, s.id AS share_id "
+        f"FROM followees f CROSS JOIN LATERAL ("
+        f"SELECT s.id, s.post_id, s.created_at FROM {share_table} s WHERE s.user_id = f.uid "
+        f"AND {share_conditions} ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) s "
+        f"WHERE NOT (SELECT scan FROM strategy))"
     )
     post_fields = _columns(Post, exclude=POST_DEFERRED)
     user_fields = _columns(User, exclude=("password",))
@@ -170,8 +182,8 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         params.update(before_at=before[0], before_id=before[2])
     db = connection.alias
     entries = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with connection.cursor() as cursor, planned_each_time(connection):
+        cursor.execute(sql, params)  # planned for this viewer each time: a generic plan can be 10x slower
         rows = cursor.fetchall()
     names = lambda fields: [f.attname for f in fields]  # noqa: E731
     spans = []
