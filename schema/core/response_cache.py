@@ -46,6 +46,7 @@ from graphql import OperationType
 from redis.exceptions import RedisError
 
 from common import response_cache_bus
+from common.fastjson import compact_json
 from common.observability import note_graphql_operation, note_response_cache
 
 from .cost import max_nodes
@@ -288,7 +289,7 @@ def store(found: Lookup, body: dict) -> Entry | None:
     try:
         if found.generation is None:
             return None
-        text = json.dumps(body, separators=(",", ":"))
+        text = compact_json(body)
         if len(text) > int(getattr(settings, "RESPONSE_CACHE_MAX_ENTRY_BYTES", 1024 * 1024)):
             return None
         entry = Entry(text, etag_of(text), found.generation, found.started)

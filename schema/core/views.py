@@ -46,6 +46,7 @@ from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView as BaseGraphQLView
 from graphql import OperationType, get_operation_ast, print_schema
 
+from common.fastjson import compact_json
 from common.request_id import accept_request_id
 
 from common import ratelimit
@@ -431,7 +432,7 @@ class GraphQLView(BaseGraphQLView):
         else:
             if outcome is not None:
                 body = outcome.body
-            text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+            text = json.dumps(body, indent=2) if pretty else compact_json(body)
         max_age = int(getattr(settings, "GRAPHQL_GET_MAX_AGE", 10))
         cacheable = cacheable and status == 200
         if cacheable:
