@@ -172,6 +172,16 @@ def _instance_maker(model, attnames: list[str], alias: str) -> Callable[[Sequenc
     return make
 
 
+def instance_maker(model, attnames: Sequence[str], alias: str = "default") -> Callable[[Sequence], Any]:
+    """values -> ``model.from_db(alias, attnames, values)``, the fast way when the model allows it (for code that
+    reads its own rows: the home feed's)."""
+    try:
+        return _instance_maker(model, list(attnames), alias)
+    except _NotCovered:
+        names = list(attnames)
+        return lambda values: model.from_db(alias, names, values)
+
+
 def _row_maker(klass_info: dict, select, alias: str) -> Callable[[Sequence], Any]:
     columns = klass_info["select_fields"]
     start, end = columns[0], columns[-1] + 1
@@ -242,4 +252,4 @@ def clear() -> None:
         _shapes.clear()
 
 
-__all__ = ["MAX_SHAPES", "Param", "clear", "condition", "fetch"]
+__all__ = ["MAX_SHAPES", "Param", "clear", "condition", "fetch", "instance_maker"]

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from django.db import connection
 
+from common.prepared import instance_maker
 from common.sql import planned_each_time
 
 from feed.models import POST_DEFERRED, Post
@@ -185,21 +186,20 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
     with connection.cursor() as cursor, planned_each_time(connection):
         cursor.execute(sql, params)  # planned for this viewer each time: a generic plan can be 10x slower
         rows = cursor.fetchall()
-    names = lambda fields: [f.attname for f in fields]  # noqa: E731
     spans = []
     offset = 4
-    for fields in (post_fields, user_fields, share_fields, user_fields):
-        spans.append((offset, offset + len(fields), names(fields)))
+    for model, fields in ((Post, post_fields), (User, user_fields), (Share, share_fields), (User, user_fields)):
+        spans.append((offset, offset + len(fields), instance_maker(model, [f.attname for f in fields], db)))
         offset += len(fields)
+    (p0, p1, make_post), (a0, a1, make_author), (s0, s1, make_share), (u0, u1, make_sharer) = spans
     for row in rows:
         at, kind, entry_id, author_followed = row[:4]
-        (p0, p1, pn), (a0, a1, an), (s0, s1, sn), (u0, u1, un) = spans
-        post = Post.from_db(db, pn, row[p0:p1])
-        post.author = User.from_db(db, an, row[a0:a1])
+        post = make_post(row[p0:p1])
+        post.author = make_author(row[a0:a1])
         share = None
         if kind == ENTRY_SHARE:
-            share = Share.from_db(db, sn, row[s0:s1])
-            share.user = User.from_db(db, un, row[u0:u1])
+            share = make_share(row[s0:s1])
+            share.user = make_sharer(row[u0:u1])
             share.post = post
         entries.append(FeedEntry(at, kind, entry_id, post, share, bool(author_followed)))
     return entries
