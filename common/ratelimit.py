@@ -59,30 +59,12 @@ return 1
 
 # _CHARGE, then (when the charge is allowed) _ACQUIRE on a second key: one round trip for a request that will
 # run. KEYS: the budget, the slots. ARGV: cost, limit, window ms, force, now, slot deadline, cap, token, slot ms.
-_CHARGE_ACQUIRE = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ttl = redis.call('PTTL', KEYS[1])
-local window = tonumber(ARGV[3])
-if ttl < 0 then
-  ttl = window
-  if used > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-end
-local cost = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-if cost > 0 and ARGV[4] ~= '1' and used + cost > limit then
-  return {0, used, ttl, -1}
-end
-if cost > 0 then
-  used = redis.call('INCRBY', KEYS[1], cost)
-  if used == cost then redis.call('PEXPIRE', KEYS[1], ttl) end
-end
-if used > limit then return {0, used, ttl, -1} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+_CHARGE_ACQUIRE = _CHARGE.replace("return {0, used, ttl}", "return {0, used, ttl, -1}").replace(
+    "return {1, used, ttl}", """redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return {1, used, ttl, 0} end
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
-return {1, used, ttl, 1}
-"""
+return {1, used, ttl, 1}""")
 
 # _CHARGE, then a GET of KEYS[2] whatever the charge's outcome (a value the request needs next: one round trip).
 _CHARGE_READ = _CHARGE.replace("return {0, used, ttl}", "return {0, used, ttl, redis.call('GET', KEYS[2])}").replace(
