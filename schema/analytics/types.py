@@ -15,6 +15,7 @@ import graphene
 from analytics import reads, trends
 from analytics.hours import DAY, HOUR
 
+from ..core import prefetch
 from ..core.auth import get_viewer
 from ..core.connection import page_size
 from ..core.enums import enum_of, enum_value
@@ -194,6 +195,13 @@ def resolve_user_analytics(user, info):
     """``User.analytics``: the user (UserAnalytics' root) for themselves; null for anyone else."""
     viewer = get_viewer(info)
     return user if viewer is not None and viewer.pk == user.pk else None
+
+
+@prefetch.register("Post")
+def _prefetch_post_views(info, posts, fields) -> None:
+    """With a page of posts: their pending views (the PendingViews batch), as resolve_view_count loads them."""
+    if "viewCount" in fields:
+        PendingViews.of(info).prefetch([post.pk for post in posts])
 
 
 def resolve_view_count(post, info):

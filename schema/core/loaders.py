@@ -77,6 +77,21 @@ class Loader:
     def load(self, key) -> SyncFuture:
         return self._loader.load(key)
 
+    def prefetch(self, keys) -> None:
+        """Runs the batch for those of ``keys`` not asked for yet, now, and keeps the answers: loads of them get
+        finished futures (schema/core/prefetch.py). The same batch as at dispatch, errors included."""
+        cache = self._loader._cache
+        missing = [key for key in dict.fromkeys(keys) if key not in cache]
+        if not missing:
+            return
+        for key, value in zip(missing, self._batch(missing)):
+            future = SyncFuture()
+            if isinstance(value, Exception):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+            cache[key] = future
+
     def prime(self, key, value) -> None:
         """Tells the loader a value already known (e.g. fetched with a page), so it isn't queried."""
         if key not in self._loader._cache:

@@ -28,6 +28,11 @@ def _fields(selection_set, fragments) -> list[FieldNode]:
     return found
 
 
+def fields_of(selection_set, fragments) -> list[FieldNode]:
+    """The field nodes of a selection set, fragments merged in (None: no fields)."""
+    return _fields(selection_set, fragments)
+
+
 def selected_nodes(info, *path: str) -> list[FieldNode]:
     """The field nodes selected at ``path`` below the current field (all occurrences merged)."""
     nodes = list(info.field_nodes)

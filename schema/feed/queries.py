@@ -2,6 +2,7 @@ import graphene
 
 from feed import selectors
 
+from ..core import prefetch
 from ..core.connection import Keyset, connection_field, paginate
 from ..core.enums import enum_value
 from ..core.errors import BadUserInput
@@ -62,4 +63,6 @@ class FeedQueries(graphene.ObjectType):
         # The unfiltered list (the public "newest posts" page) is one SQL shape per order: compiled once.
         unfiltered = not any(value is not None for value in filter.values())
         shape = ("posts", order, with_author) if unfiltered else None
-        return paginate(listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape)
+        result = paginate(listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape)
+        prefetch.children(info, "Post", result.nodes, "edges", "node")
+        return result

@@ -16,7 +16,9 @@ from interactions.models import Like as LikeModel
 from interactions.models import Share as ShareModel
 
 from ..core.auth import get_viewer
-from ..core.connection import NEWEST_FIRST, OLDEST_FIRST, connection_field, connection_type, first_page
+from ..core import prefetch
+from ..core.connection import (NEWEST_FIRST, OLDEST_FIRST, connection_field, connection_type, first_page,
+                               page_args)
 from ..core.loaders import cached_or_load, then
 from ..feed.loaders import PostById
 from ..feed.types import Post
@@ -169,6 +171,28 @@ def _viewer_flag(flag: str):
 
     resolve.__name__ = f"resolve_viewer_has_{flag}"
     return resolve
+
+
+# What a prefetched comment may select (nothing that loads): field -> what may be selected under it.
+_PLAIN_COMMENT = {"__typename": None, "id": None, "body": None, "createdAt": None, "editedAt": None,
+                  "replyCount": None,
+                  "author": {"__typename": None, "id": None, "username": None, "displayName": None, "avatarUrl": None}}
+
+
+@prefetch.register("Post")
+def _prefetch_post_interactions(info, posts, fields) -> None:
+    """With a page of posts: their first comments (the FirstComments batch) and the viewer's flags on them (the
+    ViewerPostFlags batch: one query for every flag selected), as the resolvers below would load them."""
+    for node in fields.get("comments", ()):
+        # Only plain comments: with nested lists or loaders under them, loading them early could split a
+        # batch those would otherwise share (one statement more on some pages).
+        args = page_args(**prefetch.arguments(info, "Post", node))
+        if not args.bounded and prefetch.selects_only(info, node, _PLAIN_COMMENT, "edges", "node"):
+            FirstComments.of(info).prefetch([(post.pk, args.size + 1, args.backward) for post in posts])
+    flags = [flag for flag, name in (("liked", "viewerHasLiked"), ("shared", "viewerHasShared"),
+                                     ("bookmarked", "viewerHasBookmarked")) if name in fields]
+    if flags and get_viewer(info) is not None:
+        ViewerPostFlags.of(info).prefetch([(flag, post.pk) for flag in flags for post in posts])
 
 
 resolve_viewer_has_liked = _viewer_flag("liked")

@@ -6,6 +6,7 @@ import graphene
 
 from timeline import selectors
 
+from ..core import prefetch
 from ..core.auth import require_viewer
 from ..core.connection import Page, connection_field, decode_cursor, page_args
 from ..core.errors import BadUserInput
@@ -44,4 +45,6 @@ class TimelineQueries(graphene.ObjectType):
             follows.prime(entry.post.author_id, entry.author_followed)
             if entry.share is not None:
                 follows.prime(entry.share.user_id, True)
-        return Page.from_rows(entries, FEED_KEYSET, args, node_of=lambda entry: entry.post)
+        page = Page.from_rows(entries, FEED_KEYSET, args, node_of=lambda entry: entry.post)
+        prefetch.children(info, "Post", page.nodes, "edges", "node")
+        return page
