@@ -96,7 +96,8 @@ def test_the_http_tier_serves_queries_and_mutations_from_several_processes():
     finally:
         children = psutil.Process(server.process.pid).children(recursive=True)
         server.stop()
-        gone, alive = psutil.wait_procs(children, timeout=15)
+        # granian gives its workers WEB_KILL_TIMEOUT (15 s) to finish before killing them: wait past that.
+        gone, alive = psutil.wait_procs(children, timeout=30)
         print(server.output()[-3000:])
     assert not alive, "a worker outlived the server"
 
