@@ -88,7 +88,9 @@ class LiveServer:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                # Longer than granian's own WEB_KILL_TIMEOUT (15 s) for its workers: the server, not this
+                # kill, ends them (a killed main process would leave them behind).
+                self.process.wait(25)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
