@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from . import prepared
 
 
-def first_per_parent(queryset: QuerySet | Callable[[], QuerySet], parent_field: str, parent_ids: Iterable[int],
+def first_per_parent(queryset_of: Callable[[], QuerySet], parent_field: str, parent_ids: Iterable[int],
                      order: Sequence[str], limit: int, *, descending: bool = False, where: str = "",
                      reverse: bool = False, shape: Hashable | None = None) -> dict[int, list]:
     """The first ``limit`` rows of ``queryset``'s model per parent id, in ``order``, in one query.
@@ -23,22 +23,20 @@ def first_per_parent(queryset: QuerySet | Callable[[], QuerySet], parent_field: 
 
     A LATERAL seek per parent on the (parent, order...) index reads ``limit`` index entries per
     parent, whatever the parent's size (a window function over the parents' rows would read every
-    row of a post with 50,000 comments). ``queryset`` adds joins (select_related); ``where`` adds an
-    SQL condition on the table aliased ``x`` matching a partial index (e.g. top-level comments).
+    row of a post with 50,000 comments). ``queryset_of()`` makes the query set to read from (its joins:
+    select_related); ``where`` adds an SQL condition on the table aliased ``x`` matching a partial index
+    (e.g. top-level comments).
 
-    With ``shape`` (a name for what ``queryset`` is: the same query set whenever the name is), the SQL is
-    compiled once per (shape, limit, order) and rows become instances the fast way (common.prepared);
-    ``queryset`` may then be a function making it, called once.
+    With ``shape`` (a name for what ``queryset_of()`` makes: the same query set whenever the name is), the SQL
+    is compiled once per (shape, parent, order, where) — the ids and the limit are its parameters — and rows
+    become instances the fast way (common.prepared).
     """
     parent_ids = list(dict.fromkeys(parent_ids))
     descending = descending != reverse
     if not parent_ids or limit <= 0:
         return {pk: [] for pk in parent_ids}
-    if callable(queryset) and not isinstance(queryset, QuerySet):
-        make_queryset, queryset = queryset, None
-    else:
-        make_queryset = None
-    model = (queryset if queryset is not None else make_queryset()).model
+    queryset = queryset_of()
+    model = queryset.model
     table = connection.ops.quote_name(model._meta.db_table)
     parent_column = model._meta.get_field(parent_field).column
     direction = " DESC" if descending else ""
@@ -50,8 +48,7 @@ def first_per_parent(queryset: QuerySet | Callable[[], QuerySet], parent_field: 
         f"{' AND ' + where if where else ''} ORDER BY {order_sql} LIMIT %s) t"
     )
     def build(ids, count):
-        base = queryset if queryset is not None else make_queryset()
-        return base.filter(pk__in=RawSQL(sql, (ids, count)))
+        return queryset.filter(pk__in=RawSQL(sql, (ids, count)))
 
     if shape is not None:
         rows = prepared.fetch(("first_per_parent", shape, parent_field, tuple(order), descending, where),

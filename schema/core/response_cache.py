@@ -243,14 +243,10 @@ def release_lock(key: str, token: str) -> None:
         logger.warning("response cache: could not release a refresh lock (it expires)", exc_info=True)
 
 
-def generation_key() -> str:
-    """The Redis key of the content generation (read with the budget's charge: schema/core/views.py)."""
-    return response_cache_bus.generation_key()
-
-
 def lookup(key: str, generation: bytes | str | int | None = None) -> Lookup:
     """The entry to serve for ``key`` (hit, stale), or what to run and store (miss, bypass). ``generation``:
-    the generation key's value when the caller just read it (else it is read here)."""
+    the value of ``response_cache_bus.generation_key()`` when the caller just read it (the view reads it with
+    the budget's charge), else it is read here."""
     now = time.time()
     fresh_for, serve_for = max_staleness(), max_staleness() + refresh_seconds()
     local = memory.get(key)

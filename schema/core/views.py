@@ -49,7 +49,7 @@ from graphql import OperationType, get_operation_ast, print_schema
 from common.fastjson import compact_json
 from common.request_id import accept_request_id
 
-from common import ratelimit
+from common import ratelimit, response_cache_bus
 from common.metrics import count_rate_limit_refusal
 
 from . import budget, outages, persisted, response_cache
@@ -364,13 +364,13 @@ class GraphQLView(BaseGraphQLView):
             return Outcome({"errors": [format_error(error, request.request_id)]}, request_error=True)
         # With no response cache the operation runs if it may: its concurrency slot is taken with the charge.
         cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
-        slot = None
-        if cap > 0 and not response_cache.enabled() and budget.caller_of(request) == request_caller(request):
-            slot = (CONCURRENT_SLOTS, cap)
+        who = budget.caller_of(request)
+        caching = response_cache.enabled()
+        slot = (CONCURRENT_SLOTS, cap) if cap > 0 and not caching and who == request_caller(request) else None
         request.slot_token = None
         # With it, the content generation an answer from memory must match comes back with the charge.
-        generation_key = response_cache.generation_key() if response_cache.enabled() else None
-        charged = budget.charge(request, cost.points, slot=slot, read=generation_key)
+        generation_key = response_cache_bus.generation_key() if caching else None
+        charged = budget.charge(request, cost.points, who=who, slot=slot, read=generation_key)
         if not charged.allowed:
             return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
                            headers={"Retry-After": str(charged.retry_after)})

@@ -109,7 +109,7 @@ def test_nested_first_rows_through_a_shape_match_the_orm(posts):
     for limit in (1, 2, 4):
         for reverse in (False, True):
             fast = first_comments(ids, limit, reverse=reverse)
-            slow = first_per_parent(Comment.objects.select_related("author"), "post", ids, ("created_at", "id"),
+            slow = first_per_parent(lambda: Comment.objects.select_related("author"), "post", ids, ("created_at", "id"),
                                     limit, where="x.parent_id IS NULL", reverse=reverse)
             assert fast.keys() == slow.keys()
             for key in ids:
