@@ -149,9 +149,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
-        # A persistent connection is checked (SELECT 1) before its first use in each request, so a request
-        # after a PostgreSQL restart never gets a dead one. DB_HEALTH_CHECKS=0 saves that round trip (one
-        # statement of a page's three) at the price of one 503 SERVICE_UNAVAILABLE per process after a restart.
+        # A persistent connection is checked before its first use in each request, so a request after a
+        # PostgreSQL restart never gets a dead one: its socket is polled, and only a socket with something to
+        # read (a terminating server's last words) costs a SELECT 1 (common/postgres/base.py). DB_HEALTH_CHECKS=0
+        # skips even that, at the price of one 503 SERVICE_UNAVAILABLE per process after a restart.
         conn_health_checks=env_bool("DB_HEALTH_CHECKS", True),
     )
 }
@@ -177,7 +178,8 @@ DATABASES["default"]["OPTIONS"]["prepare_threshold"] = DB_PREPARE_THRESHOLD
 # "auto"): a page's small statements (first comments, viewer flags) are then not planned again per request
 # (0.2-0.35 ms of PostgreSQL's CPU each). The home feed's statement is the exception — its strategy depends
 # on the viewer's follows, and a generic plan took 270 ms instead of 20 for a viewer following 2,000
-# accounts — so it is never prepared (common.sql.planned_each_time). DB_PLAN_CACHE_MODE=force_custom_plan
+# accounts — so it is never prepared (common.sql.planned_each_time); once it has said which way it took for a
+# viewer, that viewer's next pages run the statement of that way alone, prepared (timeline/selectors.py). DB_PLAN_CACHE_MODE=force_custom_plan
 # plans every statement for its values instead.
 DB_PLAN_CACHE_MODE = os.environ.get("DB_PLAN_CACHE_MODE", "")
 if DB_PLAN_CACHE_MODE:
