@@ -7,6 +7,7 @@ The entries are posts by the viewer and the users they follow and posts those us
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -65,36 +66,45 @@ def _bounds(after: tuple | None, before: tuple | None = None) -> tuple[str, str]
     return " AND ".join(posts[1:] or posts), " AND ".join(shares[1:] or shares)
 
 
-def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: tuple | None = None,
-              backward: bool = False) -> list[FeedEntry]:
-    """Up to ``limit`` entries of ``viewer``'s home feed after the cursor ``after`` = (at, kind, entry_id).
+def _entry_fields() -> tuple[list, list, list]:
+    """The columns a feed entry reads: its post's (those responses use), its author's, share's and sharer's."""
+    return _columns(Post, exclude=POST_DEFERRED), _columns(User, exclude=("password",)), _columns(Share)
 
-    Paging backward (``backward``): the ``limit`` entries just before (newer than) the cursor ``before``,
-    or the oldest entries without it, returned oldest first (the order they are read in); every index
-    below is then read the other way. ``after`` and ``before`` together bound a window.
 
-    Entries: the viewer's posts and followed users' posts (at = created_at, kind 0) and posts that
-    followed users shared (at = the share's created_at, kind 1), newest first by (at, kind, id).
-    A post appears once, at its newest entry: a post entry is dropped when a followed user shared
-    the post (every share is newer than its post), and a share entry when a followed user shared the
-    same post later. Both rules look only at rows, so a page never depends on earlier pages: no
-    repeats and no gaps while new posts and shares arrive.
+# The statement text per (way, cursor kinds, direction): built once.
+_FEED_SQL: dict[tuple, str] = {}
 
-    One SQL statement (the entries, their posts, authors, shares and sharers), fan-out on read:
-    1. post entries: when the followed authors wrote a good share of all posts (a viewer following
-       many or busy accounts), a walk down the global (created_at, id) index keeping their posts
-       (stops after ``limit`` hits); otherwise a seek of each followed author's (author, created_at,
-       id) index, ``limit`` each, merged. The choice is made in the statement, from the authors'
-       post counts (a one-time filter skips the other branch);
-    2. the ``limit``-th post entry's time is a floor: an older share cannot make the page, so the
-       share branch reads only shares above it: with the global walk, down the global (created_at, id)
-       share index keeping followed users' shares (the floor is recent then: a few entries); otherwise
-       a seek of each followed user's (user, created_at, id) share index (mostly one empty probe each);
-    3. "followed by the viewer" is always an index probe of the (follower, followee) unique index;
-    4. deleted posts (``deleted_at``, hidden until purged) are left out of both branches (a share of
-       one: a primary-key probe of the post).
-    Backward, the ``limit``-th post entry's time is a ceiling instead.
-    """
+# The way each viewer's feed was last found to be cheaper (scan: the global walk), per page size, learned from
+# the statement that chooses it; kept STRATEGY_SECONDS, so a viewer who follows many more accounts since
+# is re-evaluated soon. A wrong way is only slower, never different: both give the same entries.
+STRATEGY_SECONDS = 60.0
+STRATEGY_VIEWERS = 10_000  # at most this many remembered per process (then all are forgotten at once)
+_strategies: dict[tuple[int, int, int], tuple[float, bool]] = {}
+
+
+def _known_strategy(viewer_id: int, limit: int) -> bool | None:
+    known = _strategies.get((viewer_id, limit, FEED_SEEK_COST))
+    if known is None or known[0] < time.monotonic():
+        return None
+    return known[1]
+
+
+def _learn_strategy(viewer_id: int, limit: int, scan: bool) -> None:
+    if len(_strategies) >= STRATEGY_VIEWERS:
+        _strategies.clear()
+    _strategies[(viewer_id, limit, FEED_SEEK_COST)] = (time.monotonic() + STRATEGY_SECONDS, scan)
+
+
+def forget_strategies() -> None:
+    """Every viewer's feed chooses its way again at its next page (tests; a changed FEED_SEEK_COST)."""
+    _strategies.clear()
+
+
+def _feed_sql(scan: bool | None, after: tuple | None, before: tuple | None, backward: bool) -> str:
+    """The home feed's statement (see :func:`home_feed`). ``scan``: the way to find entries, when known (then
+    the statement holds just that way, and is prepared: its plan does not depend on the viewer); None: both
+    ways, chosen in the statement from the viewer's follows (planned for its parameters each time), whose
+    choice is the last column of every row."""
     post_bound, share_bound = _bounds(after, before)
     d = "" if backward else " DESC"  # the direction entries are read in
     share_table = Share._meta.db_table
@@ -153,16 +163,18 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         f"AND {share_conditions} ORDER BY s.created_at{d}, s.id{d} LIMIT %(limit)s) s "
         f"WHERE NOT (SELECT scan FROM strategy))"
     )
-    post_fields = _columns(Post, exclude=POST_DEFERRED)
-    user_fields = _columns(User, exclude=("password",))
-    share_fields = _columns(Share)
+    post_fields, user_fields, share_fields = _entry_fields()
 
     def select(alias, fields):
         return ", ".join(f'{alias}."{f.column}"' for f in fields)
 
+    if scan is not None:  # only the branch of that way: PostgreSQL drops the other at planning
+        post_entries = post_entries.replace("(SELECT scan FROM strategy)", "TRUE" if scan else "FALSE")
+        share_entries = share_entries.replace("(SELECT scan FROM strategy)", "TRUE" if scan else "FALSE")
+    strategy_cte = f"strategy AS MATERIALIZED ({strategy}), " if scan is None else ""
     sql = (
         f"WITH followees AS MATERIALIZED (SELECT followee_id AS uid FROM {follows} WHERE follower_id = %(viewer)s), "
-        f"strategy AS MATERIALIZED ({strategy}), "
+        f"{strategy_cte}"
         f"post_entries AS MATERIALIZED ({post_entries}), "
         f"floor AS (SELECT CASE WHEN count(*) >= %(limit)s THEN {'max' if backward else 'min'}(at) "
         f"ELSE '{'' if backward else '-'}infinity' END AS at FROM post_entries), "
@@ -170,12 +182,52 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         f"ORDER BY at{d}, kind{d}, entry_id{d} LIMIT %(limit)s) "
         f"SELECT page.at, page.kind, page.entry_id, {followed('p.author_id')}, "
         f"{select('p', post_fields)}, {select('a', user_fields)}, {select('s', share_fields)}, "
-        f"{select('su', user_fields)} "
+        f"{select('su', user_fields)}{', (SELECT scan FROM strategy)' if scan is None else ''} "
         f"FROM page JOIN {post_table} p ON p.id = page.post_id JOIN {User._meta.db_table} a ON a.id = p.author_id "
         f"LEFT JOIN {share_table} s ON s.id = page.share_id "
         f"LEFT JOIN {User._meta.db_table} su ON su.id = s.user_id "
         f"ORDER BY page.at{d}, page.kind{d}, page.entry_id{d}"
     )
+    return sql
+
+
+def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: tuple | None = None,
+              backward: bool = False) -> list[FeedEntry]:
+    """Up to ``limit`` entries of ``viewer``'s home feed after the cursor ``after`` = (at, kind, entry_id).
+
+    Paging backward (``backward``): the ``limit`` entries just before (newer than) the cursor ``before``,
+    or the oldest entries without it, returned oldest first (the order they are read in); every index
+    below is then read the other way. ``after`` and ``before`` together bound a window.
+
+    Entries: the viewer's posts and followed users' posts (at = created_at, kind 0) and posts that
+    followed users shared (at = the share's created_at, kind 1), newest first by (at, kind, id).
+    A post appears once, at its newest entry: a post entry is dropped when a followed user shared
+    the post (every share is newer than its post), and a share entry when a followed user shared the
+    same post later. Both rules look only at rows, so a page never depends on earlier pages: no
+    repeats and no gaps while new posts and shares arrive.
+
+    One SQL statement (the entries, their posts, authors, shares and sharers), fan-out on read (the first
+    for a viewer holds both ways of step 1 and reports its choice; the next ones, for STRATEGY_SECONDS, hold
+    only the chosen way and are prepared):
+    1. post entries: when the followed authors wrote a good share of all posts (a viewer following
+       many or busy accounts), a walk down the global (created_at, id) index keeping their posts
+       (stops after ``limit`` hits); otherwise a seek of each followed author's (author, created_at,
+       id) index, ``limit`` each, merged. The choice is made in the statement, from the authors'
+       post counts (a one-time filter skips the other branch);
+    2. the ``limit``-th post entry's time is a floor: an older share cannot make the page, so the
+       share branch reads only shares above it: with the global walk, down the global (created_at, id)
+       share index keeping followed users' shares (the floor is recent then: a few entries); otherwise
+       a seek of each followed user's (user, created_at, id) share index (mostly one empty probe each);
+    3. "followed by the viewer" is always an index probe of the (follower, followee) unique index;
+    4. deleted posts (``deleted_at``, hidden until purged) are left out of both branches (a share of
+       one: a primary-key probe of the post).
+    Backward, the ``limit``-th post entry's time is a ceiling instead.
+    """
+    scan = _known_strategy(viewer.pk, limit)
+    key = (scan, after and after[1], before and before[1], backward)
+    sql = _FEED_SQL.get(key)
+    if sql is None:
+        sql = _FEED_SQL[key] = _feed_sql(scan, after, before, backward)
     params = {"viewer": viewer.pk, "limit": limit}
     if after is not None:
         params.update(at=after[0], id=after[2])
@@ -183,9 +235,17 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         params.update(before_at=before[0], before_id=before[2])
     db = connection.alias
     entries = []
-    with connection.cursor() as cursor, planned_each_time(connection):
-        cursor.execute(sql, params)  # planned for this viewer each time: a generic plan can be 10x slower
-        rows = cursor.fetchall()
+    with connection.cursor() as cursor:
+        if scan is None:
+            with planned_each_time(connection):  # both ways in one statement: its plan is the viewer's
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            if rows:
+                _learn_strategy(viewer.pk, limit, bool(rows[0][-1]))
+        else:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    post_fields, user_fields, share_fields = _entry_fields()
     spans = []
     offset = 4
     for model, fields in ((Post, post_fields), (User, user_fields), (Share, share_fields), (User, user_fields)):

@@ -47,7 +47,9 @@ def feed(gql, user, first=50, after=None):
 def strategy(request, monkeypatch):
     """Every test runs with both ways of finding post entries (per-author seek, global walk)."""
     monkeypatch.setattr(selectors, "FEED_SEEK_COST", 0 if request.param == "seek" else 10**12)
-    return request.param
+    selectors.forget_strategies()
+    yield request.param
+    selectors.forget_strategies()
 
 
 def test_anonymous_is_unauthenticated(gql):
