@@ -59,6 +59,7 @@ from .credentials import MAX_CREDENTIAL_FIELDS, credential_fields, too_many_mess
 from .errors import QueryTooComplex, RequestErrorCode, Unauthenticated, request_error
 from .execution import (UNKNOWN_OPERATION, RequestError, execute, format_error, graphql_schema,
                         parse_and_validate, root_field_names)
+from .loaders import Loader
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -207,6 +208,12 @@ class GraphQLView(BaseGraphQLView):
         super().__init__(schema=schema, **kwargs)
 
     def dispatch(self, request, *args, **kwargs):
+        try:
+            return self._dispatch(request)
+        finally:
+            Loader.release_all(request)  # no cycle left for the garbage collector (schema/core/loaders.py)
+
+    def _dispatch(self, request):
         if not getattr(request, "request_id", None):  # set by common.request_id.RequestIDMiddleware
             request.request_id = accept_request_id(request.headers.get("X-Request-ID"))
         if (self.graphiql and request.method == "GET" and "raw" not in request.GET
@@ -357,7 +364,7 @@ class GraphQLView(BaseGraphQLView):
                 return Outcome({"errors": [format_error(error, request.request_id)]}, 401,
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         request.user = user
-        request.__dict__.pop("_loaders", None)  # each operation of a batch has its own loaders
+        Loader.release_all(request)  # each operation of a batch has its own loaders
         try:  # the cost before any SQL: over the node limit, or over the caller's budget, it does not run
             cost = operation_cost(graphql_schema(self.schema), document, operation, variables)
         except QueryTooComplex as error:
