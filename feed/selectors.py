@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import QuerySet
 
+from common import prepared
 from common.sql import first_per_parent
 from common.validation import clean_search
 from users.models import User
@@ -46,7 +47,10 @@ def posts() -> QuerySet[Post]:
 
 
 def post_get(post_id: int) -> Post | None:
-    return posts().select_related("author").filter(pk=post_id).first()
+    """The post (not deleted) with its author; the SQL is compiled once (a mutation's payload reads it)."""
+    found = prepared.fetch("post_get", lambda pk: posts().select_related("author").filter(
+        prepared.condition('"feed_post"."id" = %s', [pk]))[:1], int(post_id))
+    return found[0] if found else None
 
 
 @dataclass

@@ -92,7 +92,8 @@ class CreateComment(BaseMutation):
         parent_pk = decode_id(parent_id, "Comment", "parent_id") if parent_id is not None else None
         comment = services.comment_create(author=viewer, post_id=pk, body=body, parent_id=parent_pk)
         comment.author = viewer
-        return {"comment": comment, "post": _post(info, pk, comment)}
+        wants_comment_post = "post" in selected_fields(info, "comment")
+        return {"comment": comment, "post": _post(info, pk, *([comment] if wants_comment_post else []))}
 
 
 class UpdateComment(BaseMutation):
