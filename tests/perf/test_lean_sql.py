@@ -99,5 +99,7 @@ def test_the_home_feed_chooses_its_way_once_then_runs_a_prepared_statement_of_th
     feeds = [(sql, generic + custom) for sql, generic, custom in prepared if "WITH followees" in sql]
     assert len(feeds) == 1, prepared  # the one way's statement, not the choosing one
     assert "strategy" not in feeds[0][0] and feeds[0][1] >= 5, feeds  # 7 runs: psycopg prepares from the 2nd or 3rd
+    # The page size is in its text (a generic plan that does not know it reckons on a tenth of all rows).
+    assert "LIMIT 21" in feeds[0][0] and "LIMIT $" not in feeds[0][0], feeds
     comments = [(generic, custom) for sql, generic, custom in prepared if 'FROM "interactions_comment"' in sql]
     assert comments and sum(comments[0]) >= 6, prepared
