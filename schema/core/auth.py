@@ -21,6 +21,7 @@ session, the row is read and checked as before.
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 
@@ -56,11 +57,37 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Tokens already verified by this process: (token, key, algorithm) -> payload. A client sends the same token
+# with every request until it expires; its signature and claims need checking once (PyJWT: ~0.1 ms), its expiry
+# every time. Bounded: cleared when full.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple, dict] = {}
+
+
 def jwt_decode(token, context=None) -> dict:
-    """``JWT_DECODE_HANDLER``: the signature, ``exp`` (required, a number) and every claim's type."""
+    """``JWT_DECODE_HANDLER``: the signature, ``exp`` (required, a number) and every claim's type; a token
+    this process verified before is checked for expiry only (see _verified)."""
+    key = jwt_settings.JWT_PUBLIC_KEY or jwt_settings.JWT_SECRET_KEY
+    cache_key = (token, key, jwt_settings.JWT_ALGORITHM)
+    known = _verified.get(cache_key)
+    if known is not None:
+        leeway = jwt_settings.JWT_LEEWAY
+        leeway = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else leeway
+        if known["exp"] <= time.time() - leeway:  # PyJWT's rule
+            del _verified[cache_key]
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        return dict(known)
+    payload = _verify(token, key)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[cache_key] = payload
+    return dict(payload)
+
+
+def _verify(token, key) -> dict:
     payload = jwt.decode(
         token,
-        jwt_settings.JWT_PUBLIC_KEY or jwt_settings.JWT_SECRET_KEY,
+        key,
         algorithms=[jwt_settings.JWT_ALGORITHM],
         options={"require": ["exp", "sub", "jti"], "verify_exp": True},
         leeway=jwt_settings.JWT_LEEWAY,
