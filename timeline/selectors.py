@@ -117,6 +117,11 @@ def _feed_sql(scan: bool | None, after: tuple | None, before: tuple | None, back
     not_shared = (
         f"NOT EXISTS (SELECT 1 FROM {share_table} sx WHERE sx.post_id = p.id AND {followed('sx.user_id')})"
     )
+    # The per-author seeks read few authors: their shares, hashed once, answer "shared by a followed user"
+    # for each post read (a probe per post otherwise, or a linear pass over them).
+    seek_not_shared = (
+        f"p.id NOT IN (SELECT sx.post_id FROM {share_table} sx WHERE sx.user_id IN (SELECT uid FROM followees))"
+    )
     # Both ways of finding post entries are in the statement; a one-time filter runs just one of them.
     post_entries = (
         f"(SELECT p.created_at AS at, {ENTRY_POST} AS kind, p.id AS entry_id, p.id AS post_id, "
@@ -131,7 +136,7 @@ def _feed_sql(scan: bool | None, after: tuple | None, before: tuple | None, back
         f"FROM (SELECT uid FROM followees UNION ALL SELECT %(viewer)s::bigint) a CROSS JOIN LATERAL ("
         f"SELECT p.id, p.created_at FROM {post_table} p WHERE p.author_id = a.uid AND {post_bound} "
         f"AND p.deleted_at IS NULL "
-        f"AND {not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) p "
+        f"AND {seek_not_shared} ORDER BY p.created_at{d}, p.id{d} LIMIT %(limit)s) p "
         f"WHERE NOT (SELECT scan FROM strategy) ORDER BY at{d}, entry_id{d} LIMIT %(limit)s)"
     )
     # Walk the global index when that is expected to read fewer index entries than FEED_SEEK_COST
