@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Sequence
 
 from django.db import connection
@@ -66,9 +67,22 @@ def _bounds(after: tuple | None, before: tuple | None = None) -> tuple[str, str]
     return " AND ".join(posts[1:] or posts), " AND ".join(shares[1:] or shares)
 
 
+@cache
 def _entry_fields() -> tuple[list, list, list]:
     """The columns a feed entry reads: its post's (those responses use), its author's, share's and sharer's."""
     return _columns(Post, exclude=POST_DEFERRED), _columns(User, exclude=("password",)), _columns(Share)
+
+
+@cache
+def _entry_makers(db: str) -> tuple:
+    """Per model of an entry row (post, author, share, sharer): its columns' span in the row and its maker."""
+    post_fields, user_fields, share_fields = _entry_fields()
+    spans = []
+    offset = 4
+    for model, fields in ((Post, post_fields), (User, user_fields), (Share, share_fields), (User, user_fields)):
+        spans.append((offset, offset + len(fields), instance_maker(model, [f.attname for f in fields], db)))
+        offset += len(fields)
+    return tuple(spans)
 
 
 # The statement text per (way, cursor kinds, direction, and the page size of a prepared one): built once.
@@ -79,11 +93,11 @@ _FEED_SQL: dict[tuple, str] = {}
 # is re-evaluated soon. A wrong way is only slower, never different: both give the same entries.
 STRATEGY_SECONDS = 60.0
 STRATEGY_VIEWERS = 10_000  # at most this many remembered per process (then all are forgotten at once)
-_strategies: dict[tuple[int, int, int], tuple[float, bool]] = {}
+_strategies: dict[tuple[int, int], tuple[float, bool]] = {}
 
 
 def _known_strategy(viewer_id: int, limit: int) -> bool | None:
-    known = _strategies.get((viewer_id, limit, FEED_SEEK_COST))
+    known = _strategies.get((viewer_id, limit))
     if known is None or known[0] < time.monotonic():
         return None
     return known[1]
@@ -92,12 +106,14 @@ def _known_strategy(viewer_id: int, limit: int) -> bool | None:
 def _learn_strategy(viewer_id: int, limit: int, scan: bool) -> None:
     if len(_strategies) >= STRATEGY_VIEWERS:
         _strategies.clear()
-    _strategies[(viewer_id, limit, FEED_SEEK_COST)] = (time.monotonic() + STRATEGY_SECONDS, scan)
+    _strategies[(viewer_id, limit)] = (time.monotonic() + STRATEGY_SECONDS, scan)
 
 
 def forget_strategies() -> None:
-    """Every viewer's feed chooses its way again at its next page (tests; a changed FEED_SEEK_COST)."""
+    """Every viewer's feed chooses its way again at its next page, with statements built anew (tests; after a
+    change of FEED_SEEK_COST, which the choosing statement's text holds)."""
     _strategies.clear()
+    _FEED_SQL.clear()
 
 
 def _feed_sql(scan: bool | None, after: tuple | None, before: tuple | None, backward: bool,
@@ -257,13 +273,7 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         else:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-    post_fields, user_fields, share_fields = _entry_fields()
-    spans = []
-    offset = 4
-    for model, fields in ((Post, post_fields), (User, user_fields), (Share, share_fields), (User, user_fields)):
-        spans.append((offset, offset + len(fields), instance_maker(model, [f.attname for f in fields], db)))
-        offset += len(fields)
-    (p0, p1, make_post), (a0, a1, make_author), (s0, s1, make_share), (u0, u1, make_sharer) = spans
+    (p0, p1, make_post), (a0, a1, make_author), (s0, s1, make_share), (u0, u1, make_sharer) = _entry_makers(db)
     for row in rows:
         at, kind, entry_id, author_followed = row[:4]
         post = make_post(row[p0:p1])

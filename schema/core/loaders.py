@@ -58,8 +58,7 @@ class Loader:
         and the request holds the loaders: a cycle only the cyclic garbage collector would free, with every
         model instance the loaders cached (about a thousand objects per page, and a ~25 ms collection every
         50 pages). Broken here, reference counting frees all of it when the response is sent."""
-        registry = context.__dict__.pop("_loaders", None) if hasattr(context, "__dict__") else None
-        for loader in (registry or {}).values():
+        for loader in getattr(context, "__dict__", {}).pop("_loaders", {}).values():
             loader.__dict__.clear()
 
     @property
