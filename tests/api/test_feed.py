@@ -6,6 +6,7 @@ import datetime
 import random
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from graphql_relay import to_global_id
 
@@ -29,6 +30,8 @@ def follow(follower, *followees):
 
 
 def post(author, body, minutes_ago):
+    # The author's post count moves as the service moves it: the feed's choice of way reads it.
+    User.objects.filter(pk=author.pk).update(post_count=F("post_count") + 1)
     return Post.objects.create(author=author, body=body, created_at=timezone.now() - datetime.timedelta(minutes=minutes_ago))
 
 
@@ -56,6 +59,16 @@ def test_anonymous_is_unauthenticated(gql):
     r = gql(FEED, {"first": 5})
     assert r.error_codes() == ["UNAUTHENTICATED"]
     assert r.data is None
+
+
+def test_each_setting_of_the_strategy_fixture_takes_its_way_first_and_then(gql, strategy, alice, bob):
+    """The way the choosing statement took is the way the next pages take (its statement built anew after
+    FEED_SEEK_COST changed): the fixture's two settings really run both ways."""
+    follow(alice, bob)
+    post(bob, "bob 1", 10)
+    for _ in range(2):
+        assert [e["node"]["body"] for e in feed(gql, alice)["edges"]] == ["bob 1"]
+        assert selectors._known_strategy(alice.pk, 51) is (strategy == "scan")
 
 
 def test_contents_order_and_shares(gql, strategy, alice, bob, carol):
