@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from operator import attrgetter
 
 from typing import Callable, Hashable, Iterable, Sequence
 
@@ -35,8 +36,36 @@ def first_per_parent(queryset_of: Callable[[], QuerySet], parent_field: str, par
     descending = descending != reverse
     if not parent_ids or limit <= 0:
         return {pk: [] for pk in parent_ids}
-    queryset = queryset_of()
-    model = queryset.model
+    key = ("first_per_parent", shape, parent_field, tuple(order), descending, where) if shape is not None else None
+    plan = _per_parent_plans.get(key) if key is not None else None
+    if plan is None:
+        plan = _per_parent_plan(queryset_of().model, parent_field, order, descending, where)
+        if key is not None and len(_per_parent_plans) < prepared.MAX_SHAPES:
+            _per_parent_plans[key] = plan
+    sql, attname = plan
+
+    def build(ids, count):
+        return queryset_of().filter(pk__in=RawSQL(sql, (ids, count)))
+
+    if key is not None:  # the query set is built only when the shape is compiled (or falls back to the ORM)
+        rows = prepared.fetch(key, build, parent_ids, limit)
+    else:
+        rows = list(build(parent_ids, limit))
+    grouped: dict[int, list] = {pk: [] for pk in parent_ids}
+    for row in rows:
+        grouped[getattr(row, attname)].append(row)
+
+    sort_key = attrgetter(*order)
+    for values in grouped.values():
+        values.sort(key=sort_key, reverse=descending)
+    return grouped
+
+
+# (shape, parent, order, direction, where) -> (the LATERAL subquery's SQL, the parent's attribute name)
+_per_parent_plans: dict[Hashable, tuple[str, str]] = {}
+
+
+def _per_parent_plan(model, parent_field: str, order: Sequence[str], descending: bool, where: str) -> tuple[str, str]:
     table = connection.ops.quote_name(model._meta.db_table)
     parent_column = model._meta.get_field(parent_field).column
     direction = " DESC" if descending else ""
@@ -47,31 +76,13 @@ def first_per_parent(queryset_of: Callable[[], QuerySet], parent_field: str, par
         f"SELECT x.id FROM {table} x WHERE x.{connection.ops.quote_name(parent_column)} = parent.id"
         f"{' AND ' + where if where else ''} ORDER BY {order_sql} LIMIT %s) t"
     )
-    def build(ids, count):
-        return queryset.filter(pk__in=RawSQL(sql, (ids, count)))
-
-    if shape is not None:
-        rows = prepared.fetch(("first_per_parent", shape, parent_field, tuple(order), descending, where),
-                              build, parent_ids, limit)
-    else:
-        rows = list(build(parent_ids, limit))
-    grouped: dict[int, list] = {pk: [] for pk in parent_ids}
-    attname = model._meta.get_field(parent_field).attname
-    for row in rows:
-        grouped[getattr(row, attname)].append(row)
-
-    def key(row):
-        return tuple(getattr(row, name) for name in order)
-
-    for values in grouped.values():
-        values.sort(key=key, reverse=descending)
-    return grouped
+    return sql, model._meta.get_field(parent_field).attname
 
 
 @contextmanager
 def planned_each_time(connection=connection):
     """Statements run inside are never prepared: PostgreSQL plans each for its parameters (a statement whose best
-    plan depends on them, e.g. the home feed's). Use inside ``with connection.cursor()`` (the connection is open)."""
+    plan depends on them, e.g. the home feed's). Use with the connection open (inside ``with connection.cursor()``, or after ``ensure_connection()``)."""
     raw = connection.connection
     previous = raw.prepare_threshold
     raw.prepare_threshold = None

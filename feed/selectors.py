@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterable
 
 from django.contrib.postgres.search import SearchQuery
@@ -55,12 +56,20 @@ def post_get(post_id: int) -> Post | None:
 
 @dataclass
 class PostListing:
-    """A queryset to page through in (fields..., descending) order, and how to get a Post from a row."""
+    """A queryset to page through in (fields..., descending) order, and how to get a Post from a row.
 
-    queryset: QuerySet
+    ``queryset`` is built on first use (``build``): a page whose SQL is already compiled (common.prepared)
+    never builds it."""
+
+    build: Callable[[], QuerySet]
+    model: type
     fields: tuple[str, ...]
     descending: bool
     node_of: Callable[[Any], Post] = field(default=lambda row: row)
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        return self.build()
 
 
 def normalize_hashtag(value: str | None) -> str:
@@ -84,6 +93,19 @@ def post_list(
     A hashtag filter in creation order seeks the PostHashtag index (tag, created_at, post) and
     joins the post in: a rare tag costs what a common one does.
     """
+    search = clean_search(search)
+    tag = normalize_hashtag(hashtag) if hashtag is not None else None
+    if tag is not None and order == "CREATED_AT":
+        build = lambda: _hashtag_rows(tag, author_id=author_id, author_username=author_username, search=search,  # noqa: E731
+                                      created_after=created_after, created_before=created_before,
+                                      with_author=with_author)
+        return PostListing(build, PostHashtag, ("created_at", "post_id"), descending, node_of=lambda row: row.post)
+    build = lambda: _posts(tag, author_id=author_id, author_username=author_username, search=search,  # noqa: E731
+                           created_after=created_after, created_before=created_before, with_author=with_author)
+    return PostListing(build, Post, POST_ORDERINGS[order], descending)
+
+
+def _filters(author_id, author_username, created_after, created_before) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if author_id is not None:
         filters["author_id"] = author_id
@@ -95,23 +117,27 @@ def post_list(
         filters["created_at__gte"] = created_after
     if created_before is not None:
         filters["created_at__lt"] = created_before
-    search = clean_search(search)
-    tag = normalize_hashtag(hashtag) if hashtag is not None else None
+    return filters
 
-    if tag is not None and order == "CREATED_AT":
-        # A deleted post's hashtag rows go with its deletion; a deleted user's posts' ones with the purge.
-        rows = PostHashtag.objects.filter(tag=tag, post__deleted_at__isnull=True, **{f"post__{k}": v for k, v in filters.items()
-                                                      if not k.startswith("created_at")})
-        if created_after is not None:
-            rows = rows.filter(created_at__gte=created_after)
-        if created_before is not None:
-            rows = rows.filter(created_at__lt=created_before)
-        if search:
-            rows = rows.filter(post__search_vector=SearchQuery(search, search_type="websearch", config="english"))
-        rows = rows.select_related("post__author" if with_author else "post")
-        return PostListing(rows, ("created_at", "post_id"), descending, node_of=lambda row: row.post)
 
-    queryset = posts().filter(**filters)
+def _hashtag_rows(tag, *, author_id, author_username, search, created_after, created_before,
+                  with_author) -> QuerySet[PostHashtag]:
+    """A hashtag filter in creation order: the PostHashtag rows of the tag, each with its post."""
+    filters = _filters(author_id, author_username, created_after, created_before)
+    # A deleted post's hashtag rows go with its deletion; a deleted user's posts' ones with the purge.
+    rows = PostHashtag.objects.filter(tag=tag, post__deleted_at__isnull=True, **{f"post__{k}": v for k, v in filters.items()
+                                                  if not k.startswith("created_at")})
+    if created_after is not None:
+        rows = rows.filter(created_at__gte=created_after)
+    if created_before is not None:
+        rows = rows.filter(created_at__lt=created_before)
+    if search:
+        rows = rows.filter(post__search_vector=SearchQuery(search, search_type="websearch", config="english"))
+    return rows.select_related("post__author" if with_author else "post")
+
+
+def _posts(tag, *, author_id, author_username, search, created_after, created_before, with_author) -> QuerySet[Post]:
+    queryset = posts().filter(**_filters(author_id, author_username, created_after, created_before))
     if tag is not None:
         # A rare tag's posts are fetched by id and sorted (a few ms); walking the counter's index
         # for them reads about (all posts / the tag's posts) rows per row of the page (~100 ms for a
@@ -125,7 +151,7 @@ def post_list(
         queryset = queryset.filter(search_vector=SearchQuery(search, search_type="websearch", config="english"))
     if with_author:
         queryset = queryset.select_related("author")
-    return PostListing(queryset, POST_ORDERINGS[order], descending)
+    return queryset
 
 
 def user_posts(user_id: int) -> QuerySet[Post]:

@@ -161,7 +161,7 @@ class Page:
 
 def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | None = None,
              after: str | None = None, before: str | None = None, node_of: Callable[[Any], Any] | None = None,
-             total_count: int | None = None, shape: Hashable | None = None) -> Page:
+             total_count: int | None = None, shape: Hashable | None = None, model: type | None = None) -> Page:
     """One page of ``queryset`` in ``keyset`` order: one SQL query, no OFFSET, no COUNT.
 
     Forward (``first``, ``after``): seek past ``after``, read ``first + 1`` rows in ``keyset`` order.
@@ -172,12 +172,16 @@ def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | 
     ``shape`` names what ``queryset`` is (the same query set, parameters included, whenever the name is):
     the page's SQL is then compiled once per (shape, order, size, cursors given) and its rows made into
     instances the fast way (common.prepared). Hot lists pass one; anything else is compiled per request.
+    With a shape, ``queryset`` may be a function that makes the query set, and ``model`` its model: a page
+    whose SQL is compiled already then never builds the query set.
     """
     page = page_args(first, last, after, before)
     if shape is not None:
-        fast = _compiled_page(queryset, keyset, page, shape)
+        fast = _compiled_page(queryset, keyset, page, shape, model)
         if fast is not None:
             return Page.from_rows(fast, keyset, page, node_of=node_of, total_count=total_count)
+    if callable(queryset):
+        queryset = queryset()
     if page.after:
         queryset = keyset.seek(queryset, page.after)
     if page.before:
@@ -189,9 +193,12 @@ def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | 
     return Page.from_rows(rows, keyset, page, node_of=node_of, total_count=total_count)
 
 
-def _compiled_page(queryset, keyset: Keyset, page: PageArgs, shape: Hashable) -> list | None:
+def _compiled_page(queryset, keyset: Keyset, page: PageArgs, shape: Hashable, model: type | None) -> list | None:
     """The rows of :func:`paginate` through a compiled shape; None when the keyset's fields are not columns."""
-    model = queryset.model
+    if model is None:
+        if callable(queryset):
+            queryset = queryset()
+        model = queryset.model
     read_in = keyset.reversed() if page.backward else keyset
     conditions, values = [], []
     for cursor, before in ((page.after, False), (page.before, True)):
@@ -204,7 +211,7 @@ def _compiled_page(queryset, keyset: Keyset, page: PageArgs, shape: Hashable) ->
     size = page.size
 
     def build(*params):
-        narrowed, offset = queryset, 0
+        narrowed, offset = queryset() if callable(queryset) else queryset, 0
         for sql in conditions:
             count = sql.count("%s")
             narrowed = narrowed.filter(prepared.condition(sql, params[offset:offset + count]))

@@ -63,6 +63,7 @@ class FeedQueries(graphene.ObjectType):
         # The unfiltered list (the public "newest posts" page) is one SQL shape per order: compiled once.
         unfiltered = not any(value is not None for value in filter.values())
         shape = ("posts", order, with_author) if unfiltered else None
-        result = paginate(listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape)
+        result = paginate(lambda: listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape,
+                          model=listing.model)
         prefetch.children(info, "Post", result.nodes, "edges", "node")
         return result

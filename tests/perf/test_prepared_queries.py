@@ -146,3 +146,19 @@ def test_timestamps_load_with_psycopgs_c_loader_as_utc_datetimes(posts):
     with transaction.atomic():
         streamed = [p.created_at for p in Post.objects.order_by("id").iterator(chunk_size=5)]
     assert streamed[0] == created and all(value.tzinfo is datetime.timezone.utc for value in streamed)
+
+
+def test_a_compiled_posts_page_builds_no_query_set(gql, posts, monkeypatch):
+    from feed import selectors as feed_selectors
+
+    built = []
+    original = feed_selectors._posts
+    monkeypatch.setattr(feed_selectors, "_posts", lambda *a, **k: built.append(k) or original(*a, **k))
+    query = "{ posts(first: 5) { edges { node { id author { username } } } } }"
+    first = gql(query)
+    assert len(built) == 1  # the shape is compiled from it
+    again = gql(query)
+    assert len(built) == 1 and again.data == first.data and len(first.data["posts"]["edges"]) == 5
+    gql('{ posts(first: 5, filter: {search: "post"}) { edges { node { id } } } }')
+    assert len(built) == 2  # a filtered list is no compiled shape: built every time
+
