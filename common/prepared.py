@@ -92,13 +92,25 @@ def fetch(key: Hashable, build: Callable[..., QuerySet], *args: Any) -> list:
         return list(build(*args))
     params = [args[value] if is_arg else value for is_arg, value in shape.bindings]
     connection = connections[shape.alias]
-    with connection.cursor() as cursor:
-        cursor.execute(shape.sql, params)
-        rows = cursor.fetchall()
+    rows = rows_of(shape.sql, params, connection)
     if shape.converters:
         rows = _convert(rows, shape.converters, connection)
     make = shape.make
     return [make(row) for row in rows]
+
+
+def rows_of(sql: str, params, connection) -> list[tuple]:
+    """The rows of ``sql``, run through Django's cursor. With common.postgres the psycopg cursor is kept for
+    ``sql`` (``DatabaseWrapper.statement_cursor``): pass the same ``str`` object each time (a shape's text, a
+    module constant, a cached text) and psycopg's loaders and dumpers are reused too."""
+    statement_cursor = getattr(connection, "statement_cursor", None)
+    if statement_cursor is not None:
+        cursor = statement_cursor(sql)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _convert(rows, converters, connection) -> list:

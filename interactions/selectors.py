@@ -7,11 +7,13 @@ rows of many parents at once go through common.sql.first_per_parent (one LATERAL
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Iterable
 
 from django.db import connection
 from django.db.models import QuerySet
 
+from common import prepared
 from common.sql import first_per_parent
 from users.models import User
 
@@ -99,16 +101,23 @@ def viewer_post_flags(users: User | int | Iterable[int], post_ids: Iterable[int]
     found: dict[str, set[tuple[int, int]]] = {flag: set() for flag in flags}
     if not user_ids or not post_ids or not found:
         return found
-    parts, params = [], []
-    for flag in found:
+    names = tuple(found)
+    params = []
+    for flag in names:
+        params += [flag, user_ids, post_ids]
+    for flag, user_id, post_id in prepared.rows_of(_flags_sql(names), params, connection):
+        found[flag].add((user_id, post_id))
+    return found
+
+
+@cache
+def _flags_sql(flags: tuple[str, ...]) -> str:
+    """viewer_post_flags' statement for these flags (one text each: its cursor is kept, common.prepared.rows_of)."""
+    parts = []
+    for flag in flags:
         table = connection.ops.quote_name(VIEWER_FLAGS[flag]._meta.db_table)
         parts.append(f"SELECT %s, user_id, post_id FROM {table} WHERE user_id = ANY(%s) AND post_id = ANY(%s)")
-        params += [flag, user_ids, post_ids]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for flag, user_id, post_id in cursor.fetchall():
-            found[flag].add((user_id, post_id))
-    return found
+    return " UNION ALL ".join(parts)
 
 
 def on_visible_posts(queryset: QuerySet) -> QuerySet:

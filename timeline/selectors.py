@@ -14,6 +14,7 @@ from typing import Sequence
 
 from django.db import connection
 
+from common import prepared
 from common.prepared import instance_maker
 from common.sql import planned_each_time
 
@@ -263,16 +264,15 @@ def home_feed(viewer: User, *, limit: int, after: tuple | None = None, before: t
         params.update(before_at=before[0], before_id=before[2])
     db = connection.alias
     entries = []
-    with connection.cursor() as cursor:
-        if scan is None:
-            with planned_each_time(connection):  # both ways in one statement: its plan is the viewer's
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-            if rows:
-                _learn_strategy(viewer.pk, limit, bool(rows[0][-1]))
-        else:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+    if scan is None:
+        connection.close_if_health_check_failed()  # the connection planned_each_time sets is the one used
+        connection.ensure_connection()
+        with planned_each_time(connection):  # both ways in one statement: its plan is the viewer's
+            rows = prepared.rows_of(sql, params, connection)
+        if rows:
+            _learn_strategy(viewer.pk, limit, bool(rows[0][-1]))
+    else:
+        rows = prepared.rows_of(sql, params, connection)
     (p0, p1, make_post), (a0, a1, make_author), (s0, s1, make_share), (u0, u1, make_sharer) = _entry_makers(db)
     for row in rows:
         at, kind, entry_id, author_followed = row[:4]

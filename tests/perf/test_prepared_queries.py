@@ -162,3 +162,25 @@ def test_a_compiled_posts_page_builds_no_query_set(gql, posts, monkeypatch):
     gql('{ posts(first: 5, filter: {search: "post"}) { edges { node { id } } } }')
     assert len(built) == 2  # a filtered list is no compiled shape: built every time
 
+
+def test_a_statement_runs_again_on_the_psycopg_cursor_kept_for_it(posts):
+    sql = "SELECT count(*) FROM feed_post WHERE id >= %s"
+    with CaptureQueriesContext(connection) as ctx:
+        assert prepared.rows_of(sql, [0], connection) == [(12,)]
+        kept = connection._statement_cursors[sql]
+        assert prepared.rows_of(sql, [posts[5].pk], connection) == [(7,)]
+    assert connection._statement_cursors[sql] is kept and not kept.closed
+    assert len(ctx.captured_queries) == 2  # Django's execute wrappers see each run (SQL counts, deadlines)
+    other = "SELECT %s::int + 1"
+    assert prepared.rows_of(other, [1], connection) == [(2,)]
+    assert connection._statement_cursors[other] is not kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_new_statement_cursors():
+    sql = "SELECT %s::int * 2"
+    assert prepared.rows_of(sql, [21], connection) == [(42,)]
+    kept = connection._statement_cursors[sql]
+    connection.close()
+    assert prepared.rows_of(sql, [2], connection) == [(4,)]
+    assert connection._statement_cursors[sql] is not kept
