@@ -15,7 +15,7 @@ as long as the parsed document, which the document cache bounds). For every fiel
 those variables (a handful of plans at most). Execution keeps graphql-sync-dataloaders' level-by-level
 dispatch and the error handling of :class:`schema.core.deferred.SafeDeferredExecutionContext` (its ``_fail``,
 ``_settle`` and ``_chain`` are used as they are), and the request's deadline is checked before every field
-as in :class:`schema.core.execution.ExecutionContext`.
+as in :class:`schema.core.execution.ExecutionContext` (before every object for the leaves read straight off it).
 
 Anything the compiler does not cover runs graphql-core's path unchanged: mutations and subscriptions,
 introspection (``__schema``, ``__type``), field middleware, and any document the planner fails on (its error,
@@ -86,7 +86,7 @@ class FieldPlan:
     """One field of a selection on one object type."""
 
     __slots__ = ("key", "nodes", "return_type", "resolve", "args", "field_def", "info_head", "complete",
-                 "typename", "read", "as_is", "serialize", "nullable", "leaf")
+                 "typename", "read", "as_is", "serialize", "nullable", "leaf", "read_object")
 
     def __init__(self, key, nodes, field_def, parent_type, resolve, args, complete, typename=None):
         self.key = key
@@ -101,6 +101,9 @@ class FieldPlan:
         self.info_head = (nodes[0].name.value, nodes, field_def.type, parent_type)
         # A leaf read straight off its object (see _direct_read): source -> value, no info, no path.
         self.read = None
+        # An object or list read straight off its object (graphene's default resolver): source -> value,
+        # then completed with the plan's completion (see CompiledExecution.execute_plan_fields).
+        self.read_object = None
         self.as_is = self.serialize = None
         self.nullable = False
         leaf = field_def.type.of_type if is_non_null_type(field_def.type) else field_def.type
@@ -111,6 +114,8 @@ class FieldPlan:
                 self.as_is = _AS_IS.get(leaf)
                 self.serialize = leaf.serialize
                 self.nullable = not is_non_null_type(field_def.type)
+            elif isinstance(resolve, partial) and resolve.func is dict_or_attr_resolver:
+                self.read_object = _direct_read(resolve, parent_type)
 
 
 def _direct_read(resolve, parent_type) -> Callable | None:
@@ -454,6 +459,24 @@ class CompiledExecution:
             self._fail(raw_error, plan.nodes, path, plan.return_type, None)
             return None
 
+    def _complete_read(self, plan: FieldPlan, source, path: Path, read):
+        """:meth:`execute_plan_field` for an object or list field read off ``source`` (``plan.read_object``; the
+        deadline was checked for the object): no resolver call, the same completion and errors."""
+        info = _tuple_new(GraphQLResolveInfo, plan.info_head + (path,) + self._info_tail)
+        try:
+            result = read(source)
+            if isinstance(result, SyncFuture):
+                if not result.done():
+                    return self._later(plan, info, path, result)
+                result = result.result()
+            completed = plan.complete(self, info, path, result)
+            if isinstance(completed, SyncFuture):
+                return self._chain(completed, plan.nodes, path, plan.return_type)
+            return completed
+        except Exception as raw_error:  # noqa: BLE001
+            self._fail(raw_error, plan.nodes, path, plan.return_type, None)
+            return None
+
     def _later(self, plan: FieldPlan, info, path: Path, result: SyncFuture) -> SyncFuture:
         """A field whose resolver's future is not done yet (SafeDeferredExecutionContext.execute_field)."""
         if result.deferred_callback:
@@ -479,10 +502,13 @@ class CompiledExecution:
         typename = parent_type.name
         execute_field = self.execute_plan_field
         deadline = self._deadline
+        # The deadline is checked once per object for its leaves read straight off it (microseconds of work);
+        # once it has passed, every field takes the general path, which stops with the field's own path.
+        direct = deadline is None or not deadline.expired()
         for plan in plans:
             key = plan.key
             read = plan.read
-            if read is not None and (deadline is None or not deadline.expired()):
+            if read is not None and direct:
                 # A leaf read off the object: its value as it is, or serialized; anything unusual (an
                 # exception, a null for a non-null field, a value to coerce) takes the general path below,
                 # which reads it again and reports it as graphql-core would.
@@ -503,7 +529,11 @@ class CompiledExecution:
                             continue
                 except Exception:  # noqa: BLE001
                     pass
-            result = execute_field(plan, source, _tuple_new(Path, (path, key, typename)))
+            read = plan.read_object
+            if read is not None and direct:
+                result = self._complete_read(plan, source, _tuple_new(Path, (path, key, typename)), read)
+            else:
+                result = execute_field(plan, source, _tuple_new(Path, (path, key, typename)))
             if isinstance(result, SyncFuture):
                 if result.done():
                     result = result.result()  # raises a non-null field's error: the object fails

@@ -299,13 +299,9 @@ def connection_type(node_type, *, name: str | None = None, edge_fields: dict | N
     }
     edge = type(f"{base}Edge", (graphene.ObjectType,), edge_attrs)
 
-    def resolve_edges(page: Page, info):
-        return page.edges
-
     attrs = {
         "edges": graphene.List(graphene.NonNull(edge), required=True, description="The items of this page."),
         "page_info": graphene.Field(PageInfo, required=True, description="Where this page stands."),
-        "resolve_edges": staticmethod(resolve_edges),
         "resolve_page_info": staticmethod(_resolve_page_info),
         "Meta": type("Meta", (), {"description": description or f"A page of {base} items, keyset-paginated."}),
     }
