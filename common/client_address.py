@@ -34,6 +34,13 @@ def _networks(entries: tuple[str, ...]):
 def _parse(value) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not isinstance(value, str):
         return None
+    if len(value) > 64:  # no address is this long: not kept (the cache holds short texts only)
+        return _parse_text.__wrapped__(value)
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=4096)  # a caller's address is read several times per request (budgets, limits, logs)
+def _parse_text(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
         value = value[1:value.index("]")]

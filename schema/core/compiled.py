@@ -15,7 +15,8 @@ as long as the parsed document, which the document cache bounds). For every fiel
 those variables (a handful of plans at most). Execution keeps graphql-sync-dataloaders' level-by-level
 dispatch and the error handling of :class:`schema.core.deferred.SafeDeferredExecutionContext` (its ``_fail``,
 ``_settle`` and ``_chain`` are used as they are), and the request's deadline is checked before every field
-as in :class:`schema.core.execution.ExecutionContext` (before every object for the leaves read straight off it).
+as in :class:`schema.core.execution.ExecutionContext` — but for the fields read straight off their object (a leaf,
+an edge's node): microseconds of work, whose next resolver or loader batch checks it.
 
 Anything the compiler does not cover runs graphql-core's path unchanged: mutations and subscriptions,
 introspection (``__schema``, ``__type``), field middleware, and any document the planner fails on (its error,
@@ -460,8 +461,8 @@ class CompiledExecution:
             return None
 
     def _complete_read(self, plan: FieldPlan, source, path: Path, read):
-        """:meth:`execute_plan_field` for an object or list field read off ``source`` (``plan.read_object``; the
-        deadline was checked for the object): no resolver call, the same completion and errors."""
+        """:meth:`execute_plan_field` for an object or list field read off ``source`` (``plan.read_object``): no
+        resolver call, the same completion and errors."""
         info = _tuple_new(GraphQLResolveInfo, plan.info_head + (path,) + self._info_tail)
         try:
             result = read(source)
@@ -501,14 +502,10 @@ class CompiledExecution:
         pending: list[tuple[str, SyncFuture]] = []
         typename = parent_type.name
         execute_field = self.execute_plan_field
-        deadline = self._deadline
-        # The deadline is checked once per object for its leaves read straight off it (microseconds of work);
-        # once it has passed, every field takes the general path, which stops with the field's own path.
-        direct = deadline is None or not deadline.expired()
         for plan in plans:
             key = plan.key
             read = plan.read
-            if read is not None and direct:
+            if read is not None:
                 # A leaf read off the object: its value as it is, or serialized; anything unusual (an
                 # exception, a null for a non-null field, a value to coerce) takes the general path below,
                 # which reads it again and reports it as graphql-core would.
@@ -530,7 +527,7 @@ class CompiledExecution:
                 except Exception:  # noqa: BLE001
                     pass
             read = plan.read_object
-            if read is not None and direct:
+            if read is not None:
                 result = self._complete_read(plan, source, _tuple_new(Path, (path, key, typename)), read)
             else:
                 result = execute_field(plan, source, _tuple_new(Path, (path, key, typename)))

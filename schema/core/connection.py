@@ -241,8 +241,11 @@ def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *,
         return rows
 
     if not args.bounded:
-        return then(loader.of(info).load((parent.pk, args.size + 1, args.backward)),
-                    lambda rows: Page.from_rows(linked(rows), keyset, args, node_of=node_of, total_count=total_count))
+        rows = loader.of(info).load((parent.pk, args.size + 1, args.backward))
+        if rows.done():  # prefetched with the page (schema/core/prefetch.py): the page itself, no future
+            return Page.from_rows(linked(rows.result()), keyset, args, node_of=node_of, total_count=total_count)
+        return then(rows, lambda rows: Page.from_rows(linked(rows), keyset, args, node_of=node_of,
+                                                      total_count=total_count))
     result = paginate(queryset_of(parent.pk), keyset, **page, node_of=node_of, total_count=total_count)
     linked(result.rows)
     return result
