@@ -444,18 +444,11 @@ class CompiledExecution:
             if args is None:
                 args = self._plan_args(plan)
             result = plan.resolve(source, info, **args)
-            if isinstance(result, SyncFuture):
-                if not result.done():
-                    if plan.leaf:
-                        if result.deferred_callback:
-                            self._deferred_callbacks.append(result.deferred_callback)
-                        return _Waiting(plan, info, path, result)
-                    return self._later(plan, info, path, result)
-                result = result.result()
-            completed = plan.complete(self, info, path, result)
-            if isinstance(completed, SyncFuture):
-                return self._chain(completed, plan.nodes, path, plan.return_type)
-            return completed
+            if plan.leaf and isinstance(result, SyncFuture) and not result.done():
+                if result.deferred_callback:
+                    self._deferred_callbacks.append(result.deferred_callback)
+                return _Waiting(plan, info, path, result)
+            return self._finish(plan, info, path, result)
         except Exception as raw_error:  # noqa: BLE001
             self._fail(raw_error, plan.nodes, path, plan.return_type, None)
             return None
@@ -465,18 +458,22 @@ class CompiledExecution:
         resolver call, the same completion and errors."""
         info = _tuple_new(GraphQLResolveInfo, plan.info_head + (path,) + self._info_tail)
         try:
-            result = read(source)
-            if isinstance(result, SyncFuture):
-                if not result.done():
-                    return self._later(plan, info, path, result)
-                result = result.result()
-            completed = plan.complete(self, info, path, result)
-            if isinstance(completed, SyncFuture):
-                return self._chain(completed, plan.nodes, path, plan.return_type)
-            return completed
+            return self._finish(plan, info, path, read(source))
         except Exception as raw_error:  # noqa: BLE001
             self._fail(raw_error, plan.nodes, path, plan.return_type, None)
             return None
+
+    def _finish(self, plan: FieldPlan, info, path: Path, result):
+        """The field's value from what its resolver (or read) gave: completed now, or a future of it when the
+        resolver's future is not done. Raises what the completion raises (the caller reports it)."""
+        if isinstance(result, SyncFuture):
+            if not result.done():
+                return self._later(plan, info, path, result)
+            result = result.result()
+        completed = plan.complete(self, info, path, result)
+        if isinstance(completed, SyncFuture):
+            return self._chain(completed, plan.nodes, path, plan.return_type)
+        return completed
 
     def _later(self, plan: FieldPlan, info, path: Path, result: SyncFuture) -> SyncFuture:
         """A field whose resolver's future is not done yet (SafeDeferredExecutionContext.execute_field)."""
