@@ -17,14 +17,22 @@ from ..feed.types import Post
 from .types import Comment, Like, Share
 
 
-def _post(info, post_id: int, *attach_to):
-    """The post after the change (fresh counters), loaded only when the payload selects something needing it."""
+# The fields of a payload object that read its post: when the payload selects one, the post is attached to it.
+_READS_POST = {"like": {"post"}, "share": {"post"}, "comment": {"post", "viewerCanDelete"}}
+
+
+def _post(info, post_id: int, **payload):
+    """The post after the change (fresh counters), loaded only when the payload selects something needing it:
+    ``post``, or a field of a payload object (``like=like``, ``comment=...``) that reads the post — attached to
+    that object, so ``like { post }`` etc. cost nothing more."""
+    attach_to = [obj for name, obj in payload.items()
+                 if obj is not None and _READS_POST[name] & selected_fields(info, name)]
     if "post" not in selected_fields(info) and not attach_to:
         return None
     post = feed_selectors.post_get(post_id)
-    for obj in attach_to:
-        if obj is not None and post is not None:
-            obj.post = post  # so `like { post }` etc. cost nothing more
+    if post is not None:
+        for obj in attach_to:
+            obj.post = post
     return post
 
 
@@ -44,9 +52,7 @@ class LikePost(BaseMutation):
         like, _ = services.like_create(user=viewer, post_id=pk)
         if like is not None:
             like.user = viewer
-        wants_like_post = "like" in selected_fields(info)
-        post = _post(info, pk, *([like] if wants_like_post else []))
-        return {"post": post, "like": like}
+        return {"post": _post(info, pk, like=like), "like": like}
 
 
 class _PostAction(BaseMutation):
@@ -92,8 +98,7 @@ class CreateComment(BaseMutation):
         parent_pk = decode_id(parent_id, "Comment", "parent_id") if parent_id is not None else None
         comment = services.comment_create(author=viewer, post_id=pk, body=body, parent_id=parent_pk)
         comment.author = viewer
-        wants_comment_post = "post" in selected_fields(info, "comment")
-        return {"comment": comment, "post": _post(info, pk, *([comment] if wants_comment_post else []))}
+        return {"comment": comment, "post": _post(info, pk, comment=comment)}
 
 
 class UpdateComment(BaseMutation):
@@ -145,8 +150,7 @@ class SharePost(BaseMutation):
         share, _ = services.share_create(user=viewer, post_id=pk, comment=comment)
         if share is not None:
             share.user = viewer
-        wants_share_post = "share" in selected_fields(info)
-        return {"share": share, "post": _post(info, pk, *([share] if wants_share_post else []))}
+        return {"share": share, "post": _post(info, pk, share=share)}
 
 
 class UnsharePost(_PostAction):

@@ -137,3 +137,26 @@ def test_feed_page_read_backward_costs_4_queries_for_5_20_and_100_posts(gql, fee
     for last in SIZES:
         count, r = run_counted(gql, query, {"last": last}, FEED_PAGE_QUERIES, user=feed_viewer)
         assert len(r.data["feed"]["edges"]) == last
+
+
+def test_a_write_reads_its_post_once_and_only_when_the_payload_needs_it(gql, db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    author, fan = make_user("payload_author"), make_user("payload_fan")
+    post_id = to_global_id("Post", Post.objects.create(author=author, body="hello").pk)
+
+    def post_reads(mutation, selection):
+        with CaptureQueriesContext(connection) as ctx:
+            r = gql(f"mutation($id: ID!) {{ {mutation}(input: {{postId: $id}}) {{ {selection} errors {{ code }} }} }}",
+                    {"id": post_id}, user=fan)
+        assert r.status == 200 and not r.errors and not r.data[mutation]["errors"], r.body
+        return sum('FROM "feed_post" INNER JOIN "users_user"' in q["sql"] for q in ctx.captured_queries), r.data
+
+    assert post_reads("likePost", "like { id }")[0] == 0
+    assert post_reads("unlikePost", "post { id }")[0] == 1
+    reads, data = post_reads("likePost", "like { post { likeCount } } post { likeCount }")
+    assert reads == 1 and data["likePost"]["like"]["post"] == data["likePost"]["post"] == {"likeCount": 1}
+    assert post_reads("sharePost", "share { id }")[0] == 0
+    assert post_reads("unsharePost", "post { shareCount }")[0] == 1
+    assert post_reads("sharePost", "share { post { shareCount } }")[0] == 1
