@@ -36,21 +36,20 @@ def first_per_parent(queryset_of: Callable[[], QuerySet], parent_field: str, par
     descending = descending != reverse
     if not parent_ids or limit <= 0:
         return {pk: [] for pk in parent_ids}
-    key = ("first_per_parent", shape, parent_field, tuple(order), descending, where) if shape is not None else None
-    plan = _per_parent_plans.get(key) if key is not None else None
-    if plan is None:
-        plan = _per_parent_plan(queryset_of().model, parent_field, order, descending, where)
-        if key is not None and len(_per_parent_plans) < prepared.MAX_SHAPES:
-            _per_parent_plans[key] = plan
-    sql, attname = plan
-
-    def build(ids, count):
-        return queryset_of().filter(pk__in=RawSQL(sql, (ids, count)))
-
-    if key is not None:  # the query set is built only when the shape is compiled (or falls back to the ORM)
-        rows = prepared.fetch(key, build, parent_ids, limit)
-    else:
-        rows = list(build(parent_ids, limit))
+    if shape is None:
+        queryset = queryset_of()
+        sql, attname = _per_parent_plan(queryset.model, parent_field, order, descending, where)
+        rows = list(queryset.filter(pk__in=RawSQL(sql, (parent_ids, limit))))
+    else:  # the query set is built only when the shape is compiled (or falls back to the ORM)
+        key = ("first_per_parent", shape, parent_field, tuple(order), descending, where)
+        plan = _per_parent_plans.get(key)
+        if plan is None:
+            plan = _per_parent_plan(queryset_of().model, parent_field, order, descending, where)
+            if len(_per_parent_plans) < prepared.MAX_SHAPES:
+                _per_parent_plans[key] = plan
+        sql, attname = plan
+        rows = prepared.fetch(key, lambda ids, count: queryset_of().filter(pk__in=RawSQL(sql, (ids, count))),
+                              parent_ids, limit)
     grouped: dict[int, list] = {pk: [] for pk in parent_ids}
     for row in rows:
         grouped[getattr(row, attname)].append(row)

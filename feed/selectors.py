@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Callable, Iterable
 
 from django.contrib.postgres.search import SearchQuery
@@ -95,14 +95,12 @@ def post_list(
     """
     search = clean_search(search)
     tag = normalize_hashtag(hashtag) if hashtag is not None else None
+    options = dict(author_id=author_id, author_username=author_username, search=search,
+                   created_after=created_after, created_before=created_before, with_author=with_author)
     if tag is not None and order == "CREATED_AT":
-        build = lambda: _hashtag_rows(tag, author_id=author_id, author_username=author_username, search=search,  # noqa: E731
-                                      created_after=created_after, created_before=created_before,
-                                      with_author=with_author)
-        return PostListing(build, PostHashtag, ("created_at", "post_id"), descending, node_of=lambda row: row.post)
-    build = lambda: _posts(tag, author_id=author_id, author_username=author_username, search=search,  # noqa: E731
-                           created_after=created_after, created_before=created_before, with_author=with_author)
-    return PostListing(build, Post, POST_ORDERINGS[order], descending)
+        return PostListing(partial(_hashtag_rows, tag, **options), PostHashtag, ("created_at", "post_id"), descending,
+                           node_of=lambda row: row.post)
+    return PostListing(partial(_posts, tag, **options), Post, POST_ORDERINGS[order], descending)
 
 
 def _filters(author_id, author_username, created_after, created_before) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Sequence
 from django.db import connection
 
 from common import prepared
-from common.prepared import instance_maker
 from common.sql import planned_each_time
 
 from feed.models import POST_DEFERRED, Post
@@ -81,7 +80,7 @@ def _entry_makers(db: str) -> tuple:
     spans = []
     offset = 4
     for model, fields in ((Post, post_fields), (User, user_fields), (Share, share_fields), (User, user_fields)):
-        spans.append((offset, offset + len(fields), instance_maker(model, [f.attname for f in fields], db)))
+        spans.append((offset, offset + len(fields), prepared.instance_maker(model, [f.attname for f in fields], db)))
         offset += len(fields)
     return tuple(spans)
 

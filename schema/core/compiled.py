@@ -115,7 +115,7 @@ class FieldPlan:
                 self.as_is = _AS_IS.get(leaf)
                 self.serialize = leaf.serialize
                 self.nullable = not is_non_null_type(field_def.type)
-            elif isinstance(resolve, partial) and resolve.func is dict_or_attr_resolver:
+            else:
                 self.read_object = _direct_read(resolve, parent_type)
 
 

@@ -172,12 +172,12 @@ def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | 
     ``shape`` names what ``queryset`` is (the same query set, parameters included, whenever the name is):
     the page's SQL is then compiled once per (shape, order, size, cursors given) and its rows made into
     instances the fast way (common.prepared). Hot lists pass one; anything else is compiled per request.
-    With a shape, ``queryset`` may be a function that makes the query set, and ``model`` its model: a page
-    whose SQL is compiled already then never builds the query set.
+    With a shape, ``queryset`` may be a function that makes the query set, given with ``model``, its model: a
+    page whose SQL is compiled already then never builds the query set.
     """
     page = page_args(first, last, after, before)
     if shape is not None:
-        fast = _compiled_page(queryset, keyset, page, shape, model)
+        fast = _compiled_page(queryset, keyset, page, shape, model or queryset.model)
         if fast is not None:
             return Page.from_rows(fast, keyset, page, node_of=node_of, total_count=total_count)
     if callable(queryset):
@@ -193,12 +193,8 @@ def paginate(queryset, keyset: Keyset, *, first: int | None = None, last: int | 
     return Page.from_rows(rows, keyset, page, node_of=node_of, total_count=total_count)
 
 
-def _compiled_page(queryset, keyset: Keyset, page: PageArgs, shape: Hashable, model: type | None) -> list | None:
+def _compiled_page(queryset, keyset: Keyset, page: PageArgs, shape: Hashable, model: type) -> list | None:
     """The rows of :func:`paginate` through a compiled shape; None when the keyset's fields are not columns."""
-    if model is None:
-        if callable(queryset):
-            queryset = queryset()
-        model = queryset.model
     read_in = keyset.reversed() if page.backward else keyset
     conditions, values = [], []
     for cursor, before in ((page.after, False), (page.before, True)):
