@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -120,31 +121,48 @@ class RequestObservationMiddleware:
         return None
 
     def _record(self, request, response, observation: Observation, duration: float) -> None:
-        status = response.status_code
-        route = _route(request)
-        operations = observation.operations
-        operation = "-" if not operations else operations[0] if len(set(operations)) == 1 else "batch"
-        outcome = _outcome(status, observation)
-        metrics.REQUESTS.labels(route, operation, outcome).inc()
-        metrics.REQUEST_SECONDS.labels(route, operation).observe(duration)
-        metrics.REQUEST_SQL.labels(route, operation).observe(observation.sql)
-        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
-        logger.log(
-            level, "%s %s %s", request.method, request.get_full_path()[:200], status,
-            exc_info=observation.exc_info,
-            extra={
-                "method": request.method,
-                "path": request.path[:200],
-                "route": route,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "sql_count": observation.sql,
-                "operation": ",".join(dict.fromkeys(operations)) if operations else None,
-                "outcome": outcome,
-                "user_id": _user_id(request),
-                **({"response_cache": ",".join(observation.response_cache)} if observation.response_cache else {}),
-            },
-        )
+        record(observation, method=request.method, full_path=request.get_full_path(), path=request.path,
+               route=_route(request), status=response.status_code, duration=duration, user_id=_user_id(request))
+
+
+@contextmanager
+def observing():
+    """An Observation current for a block: what the GraphQL layer notes in it goes into :func:`record`.
+    For an answer given outside Django's middleware (schema/core/cache_lane.py)."""
+    observation = Observation()
+    token = _current.set(observation)
+    try:
+        yield observation
+    finally:
+        _current.reset(token)
+
+
+def record(observation: Observation, *, method: str, full_path: str, path: str, route: str, status: int,
+           duration: float, user_id=None) -> None:
+    """The request line and the metrics of one HTTP request: the one place that writes them."""
+    operations = observation.operations
+    operation = "-" if not operations else operations[0] if len(set(operations)) == 1 else "batch"
+    outcome = _outcome(status, observation)
+    metrics.REQUESTS.labels(route, operation, outcome).inc()
+    metrics.REQUEST_SECONDS.labels(route, operation).observe(duration)
+    metrics.REQUEST_SQL.labels(route, operation).observe(observation.sql)
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    logger.log(
+        level, "%s %s %s", method, full_path[:200], status,
+        exc_info=observation.exc_info,
+        extra={
+            "method": method,
+            "path": path[:200],
+            "route": route,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+            "sql_count": observation.sql,
+            "operation": ",".join(dict.fromkeys(operations)) if operations else None,
+            "outcome": outcome,
+            "user_id": user_id,
+            **({"response_cache": ",".join(observation.response_cache)} if observation.response_cache else {}),
+        },
+    )
 
 
 class DropDjangoRequestLines(logging.Filter):

@@ -15,9 +15,13 @@ os.environ.setdefault("DB_SERVER_PROCESS", "1")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
 import schema.api  # noqa: E402,F401 - the schema is built before the first request (and frozen below)
+from schema.core.cache_lane import CacheLane  # noqa: E402
+
+# Repeats of requests the response cache answered are answered in front of Django (schema/core/cache_lane.py).
+application = CacheLane(django_application)
 from config.tuning import tune_gc  # noqa: E402
 
 tune_gc()

@@ -37,6 +37,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
@@ -89,6 +90,11 @@ class Entry:
     generation: int
     created: float  # epoch seconds: when the answer's data was read
 
+    @cached_property
+    def payload(self) -> bytes:
+        """The body as an HTTP response carries it (UTF-8, as Django's HttpResponse encodes it)."""
+        return self.text.encode("utf-8")
+
     @property
     def size(self) -> int:
         return len(self.text) + ENTRY_OVERHEAD
@@ -126,6 +132,10 @@ class MemoryLayer:
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
+
+    def peek(self, key: str) -> Entry | None:
+        """The entry, without counting it as used."""
+        return self._entries.get(key)
 
     def put(self, key: str, entry: Entry) -> None:
         limit = self.max_bytes()
@@ -243,6 +253,27 @@ def release_lock(key: str, token: str) -> None:
         logger.warning("response cache: could not release a refresh lock (it expires)", exc_info=True)
 
 
+def _fresh(entry: Entry | None, now: float) -> bool:
+    return entry is not None and now - entry.created <= max_staleness()
+
+
+def has_fresh(key: str) -> bool:
+    """Whether this process's memory holds a fresh entry for ``key`` (of whatever generation)."""
+    return _fresh(memory.peek(key), time.time())
+
+
+def memory_hit(key: str, generation: bytes | str | int | None) -> Lookup | None:
+    """:func:`lookup`'s hit from memory, for a caller that just read the generation (None: unknown): the
+    entry, or None when only :func:`lookup` can tell (nothing fresh in memory, another generation)."""
+    if generation is None:
+        return None
+    now = time.time()
+    local = memory.get(key)
+    if _fresh(local, now) and local.generation == int(generation):
+        return Lookup(key, "hit", local, local.generation, now)
+    return None
+
+
 def lookup(key: str, generation: bytes | str | int | None = None) -> Lookup:
     """The entry to serve for ``key`` (hit, stale), or what to run and store (miss, bypass). ``generation``:
     the value of ``response_cache_bus.generation_key()`` when the caller just read it (the view reads it with
@@ -251,7 +282,7 @@ def lookup(key: str, generation: bytes | str | int | None = None) -> Lookup:
     fresh_for, serve_for = max_staleness(), max_staleness() + refresh_seconds()
     local = memory.get(key)
     try:
-        if local is not None and now - local.created <= fresh_for:
+        if _fresh(local, now):
             if generation is not None:
                 generation = int(generation)
             else:

@@ -52,7 +52,7 @@ from common.request_id import accept_request_id
 from common import ratelimit, response_cache_bus
 from common.metrics import count_rate_limit_refusal
 
-from . import budget, outages, persisted, response_cache
+from . import budget, cache_lane, outages, persisted, response_cache
 from .auth import authenticate
 from .cost import operation_cost
 from .credentials import MAX_CREDENTIAL_FIELDS, credential_fields, too_many_message
@@ -377,7 +377,11 @@ class GraphQLView(BaseGraphQLView):
         request.slot_token = None
         # With it, the content generation an answer from memory must match comes back with the charge.
         generation_key = response_cache_bus.generation_key() if caching else None
-        charged = budget.charge(request, cost.points, who=who, slot=slot, read=generation_key)
+        prepaid = None if in_batch else request.META.pop(cache_lane.PREPAID, None)
+        if prepaid is not None and prepaid.cost == cost.points and slot is None:
+            charged = request.rate_limit = prepaid  # charged by the cache lane, which could not answer
+        else:
+            charged = budget.charge(request, cost.points, who=who, slot=slot, read=generation_key)
         if not charged.allowed:
             return Outcome({"errors": [format_error(budget.rate_limited(charged), request.request_id)]}, 429,
                            headers={"Retry-After": str(charged.retry_after)})
@@ -391,6 +395,10 @@ class GraphQLView(BaseGraphQLView):
                 key = response_cache.key_of(printed_schema(self.schema)[1], resolved.text, operation_name,
                                             variables, viewer_class)
                 cached = response_cache.lookup(key, generation=charged.read)
+                if persisted.reference(extensions, params.get("documentId")) is None and request.method == "POST":
+                    # The body alone decides this answer: the cache lane may answer its repeats.
+                    request.META[cache_lane.LEARN] = (key, cost.points, operation.name.value if operation.name else None,
+                                                      getattr(request.resolver_match, "url_name", None) or "graphql")
                 if cached.entry is not None:
                     response_cache.served(cached, operation)
                     return Outcome(None, 200, cacheable=self._cacheable(request, in_batch), text=cached.entry.text,
@@ -403,6 +411,8 @@ class GraphQLView(BaseGraphQLView):
                 entry = None
                 if cached.outcome == "miss" and outcome.status == 200 and outcome.cacheable_answer:
                     entry = response_cache.store(cached, outcome.body)
+                if entry is None:
+                    request.META.pop(cache_lane.LEARN, None)  # not kept: nothing for the lane to repeat
                 response_cache.noted(cached.outcome)
                 if entry is not None:
                     outcome.text, outcome.etag = entry.text, entry.etag
