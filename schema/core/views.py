@@ -369,13 +369,15 @@ class GraphQLView(BaseGraphQLView):
             cost = operation_cost(graphql_schema(self.schema), document, operation, variables)
         except QueryTooComplex as error:
             return Outcome({"errors": [format_error(error, request.request_id)]}, request_error=True)
-        # With no response cache the operation runs if it may: its concurrency slot is taken with the charge.
+        # An operation the response cache may answer charges and reads the content generation its answer from
+        # memory must match; any other runs if it may: its concurrency slot is taken with the charge.
         cap = int(getattr(settings, "GRAPHQL_MAX_CONCURRENT_REQUESTS", 8))
         who = budget.caller_of(request)
-        caching = response_cache.enabled()
+        viewer_class = (response_cache.viewer_class(request, document, operation, no_viewer=no_viewer,
+                                                    in_batch=in_batch) if response_cache.enabled() else None)
+        caching = viewer_class is not None
         slot = (CONCURRENT_SLOTS, cap) if cap > 0 and not caching and who == request_caller(request) else None
         request.slot_token = None
-        # With it, the content generation an answer from memory must match comes back with the charge.
         generation_key = response_cache_bus.generation_key() if caching else None
         prepaid = None if in_batch else request.META.pop(cache_lane.PREPAID, None)
         if prepaid is not None and prepaid.cost == cost.points and slot is None:
@@ -387,8 +389,6 @@ class GraphQLView(BaseGraphQLView):
                            headers={"Retry-After": str(charged.retry_after)})
         cached = None
         if response_cache.enabled():
-            viewer_class = response_cache.viewer_class(request, document, operation, no_viewer=no_viewer,
-                                                       in_batch=in_batch)
             if viewer_class is None:
                 response_cache.noted("bypass")
             else:

@@ -128,6 +128,23 @@ def test_write_limits_per_user(db, settings, alice):
     assert alice.posts.count() == 2
 
 
+@pytest.mark.parametrize("caching", [False, True])
+def test_an_operation_the_cache_cannot_answer_takes_its_slot_with_the_charge(db, settings, alice, caching):
+    """With the response cache on or off, a write (never cached) is capped like any running operation, and
+    gives its slot back; one round trip takes the budget and the slot (schema/core/views.py)."""
+    settings.RESPONSE_CACHE = caching
+    settings.GRAPHQL_MAX_CONCURRENT_REQUESTS = 1
+    token = get_token(alice)
+    create = 'mutation($b: String!) { createPost(input: {body: $b}) { post { id } errors { code } } }'
+    held = ratelimit.acquire("concurrent", f"u:{alice.pk}", 1)
+    refused = post(create, token=token, variables={"b": "refused"})
+    assert refused.status_code == 429 and codes(refused) == ["RATE_LIMITED"]
+    ratelimit.release("concurrent", f"u:{alice.pk}", held)
+    for index in range(2):
+        assert post(create, token=token, variables={"b": f"ran {index}"}).status_code == 200
+    assert sorted(alice.posts.values_list("body", flat=True)) == ["ran 0", "ran 1"]
+
+
 def test_concurrent_requests_per_caller_are_capped(db, settings):
     settings.GRAPHQL_MAX_CONCURRENT_REQUESTS = 2
     held = [ratelimit.acquire("concurrent", "a:10.0.0.1", 2) for _ in range(2)]  # two requests running
