@@ -87,11 +87,13 @@ def post_list(
     order: str = "CREATED_AT",
     descending: bool = True,
     with_author: bool = False,
+    leave_out: tuple[str, ...] = (),
 ) -> PostListing:
     """Posts filtered and ordered for Query.posts.
 
     A hashtag filter in creation order seeks the PostHashtag index (tag, created_at, post) and
-    joins the post in: a rare tag costs what a common one does.
+    joins the post in: a rare tag costs what a common one does. ``leave_out``: columns (``author__...``
+    for the author's) not read (deferred: a read loads them).
     """
     search = clean_search(search)
     tag = normalize_hashtag(hashtag) if hashtag is not None else None
@@ -100,7 +102,7 @@ def post_list(
     if tag is not None and order == "CREATED_AT":
         return PostListing(partial(_hashtag_rows, tag, **options), PostHashtag, ("created_at", "post_id"), descending,
                            node_of=lambda row: row.post)
-    return PostListing(partial(_posts, tag, **options), Post, POST_ORDERINGS[order], descending)
+    return PostListing(partial(_posts, tag, leave_out=leave_out, **options), Post, POST_ORDERINGS[order], descending)
 
 
 def _filters(author_id, author_username, created_after, created_before) -> dict[str, Any]:
@@ -134,7 +136,8 @@ def _hashtag_rows(tag, *, author_id, author_username, search, created_after, cre
     return rows.select_related("post__author" if with_author else "post")
 
 
-def _posts(tag, *, author_id, author_username, search, created_after, created_before, with_author) -> QuerySet[Post]:
+def _posts(tag, *, author_id, author_username, search, created_after, created_before, with_author,
+           leave_out=()) -> QuerySet[Post]:
     queryset = posts().filter(**_filters(author_id, author_username, created_after, created_before))
     if tag is not None:
         # A rare tag's posts are fetched by id and sorted (a few ms); walking the counter's index
@@ -149,6 +152,8 @@ def _posts(tag, *, author_id, author_username, search, created_after, created_be
         queryset = queryset.filter(search_vector=SearchQuery(search, search_type="websearch", config="english"))
     if with_author:
         queryset = queryset.select_related("author")
+    if leave_out:
+        queryset = queryset.defer(*leave_out)
     return queryset
 
 

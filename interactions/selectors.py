@@ -7,7 +7,7 @@ rows of many parents at once go through common.sql.first_per_parent (one LATERAL
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Iterable
 
 from django.db import connection
@@ -50,6 +50,10 @@ def _comments_with_authors() -> QuerySet[Comment]:
     return Comment.objects.select_related("author")
 
 
+def _comments_with_authors_leaving_out(leave_out: tuple[str, ...]) -> QuerySet[Comment]:
+    return Comment.objects.select_related("author").defer(*leave_out)
+
+
 def _likes_with_users() -> QuerySet[Like]:
     return Like.objects.select_related("user")
 
@@ -59,9 +63,15 @@ def _shares_with_users() -> QuerySet[Share]:
 
 
 # The first_* readers take ``reverse=True`` for the last rows of each list instead (last first).
-def first_comments(post_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:
-    return first_per_parent(_comments_with_authors, "post", post_ids, COMMENT_ORDER, limit,
-                            where=TOP_LEVEL, reverse=reverse, shape="comments+author")
+def first_comments(post_ids: Iterable[int], limit: int, reverse: bool = False,
+                   leave_out: tuple[str, ...] = ()) -> dict[int, list[Comment]]:
+    """The first top-level comments of each post with their authors; ``leave_out``: columns (``author__...``
+    for the author's) not read (deferred: a read loads them)."""
+    if not leave_out:
+        return first_per_parent(_comments_with_authors, "post", post_ids, COMMENT_ORDER, limit,
+                                where=TOP_LEVEL, reverse=reverse, shape="comments+author")
+    return first_per_parent(partial(_comments_with_authors_leaving_out, leave_out), "post", post_ids, COMMENT_ORDER,
+                            limit, where=TOP_LEVEL, reverse=reverse, shape=("comments+author", leave_out))
 
 
 def first_replies(comment_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:

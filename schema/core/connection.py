@@ -237,7 +237,8 @@ def first_page(loader, parent, info, page: dict, queryset_of, keyset: Keyset, *,
         return rows
 
     if not args.bounded:
-        rows = loader.of(info).load((parent.pk, args.size + 1, args.backward))
+        rows_of = loader.of(info)
+        rows = rows_of.load((parent.pk, args.size + 1, args.backward, rows_of.left_out(info.field_nodes, info.fragments)))
         if rows.done():  # prefetched with the page (schema/core/prefetch.py): the page itself, no future
             return Page.from_rows(linked(rows.result()), keyset, args, node_of=node_of, total_count=total_count)
         return then(rows, lambda rows: Page.from_rows(linked(rows), keyset, args, node_of=node_of,

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 from graphql_sync_dataloaders import SyncDataLoader, SyncFuture
 
+from . import columns
 from .deadline import check_deadline
 
 
@@ -133,24 +134,41 @@ def then(future: SyncFuture, fn: Callable[[Any], Any]) -> SyncFuture:
 
 
 class FirstRows(Loader):
-    """(parent id, limit, reverse) -> the first ``limit`` rows of the parent's list (with ``reverse``, its
-    last ``limit`` rows, last first); one query per distinct (limit, reverse).
+    """(parent id, limit, reverse, left out) -> the first ``limit`` rows of the parent's list (with ``reverse``,
+    its last ``limit`` rows, last first); one query per distinct (limit, reverse, left out).
 
     ``fetch(parent_ids, limit, reverse=False) -> {parent_id: rows}`` is an app selector reading the
     first (or last) rows of every parent at once (a LATERAL join); see
-    :func:`schema.core.connection.first_page`.
+    :func:`schema.core.connection.first_page`. With ``node_type`` set (the GraphQL type of the rows, for a
+    selector that takes ``leave_out=``: the optional columns the selection does not need, schema/core/columns.py;
+    ``joined``: the relations it joins in, to their types), the key's fourth part is passed on when not empty.
     """
 
     fetch = staticmethod(lambda parent_ids, limit, reverse=False: {})
+    node_type: str | None = None
+    joined: dict[str, str] = {}
+
+    def left_out(self, nodes, fragments) -> tuple[str, ...]:
+        """The key's fourth part for a connection's field ``nodes`` (computed once per request for each
+        field's nodes: every parent on a level of the result asks with the same ones)."""
+        if self.node_type is None:
+            return ()
+        known = self.__dict__.setdefault("_left_out", {}).get(id(nodes))
+        if known is not None and known[0] is nodes:
+            return known[1]
+        found = columns.page_left_out(nodes, fragments, self.node_type, self.joined)
+        self._left_out[id(nodes)] = (nodes, found)
+        return found
 
     def batch(self, keys):
-        by_limit: dict[tuple[int, bool], list[int]] = defaultdict(list)
-        for parent_id, limit, reverse in keys:
-            by_limit[(limit, reverse)].append(parent_id)
+        by_limit: dict[tuple[int, bool, tuple], list[int]] = defaultdict(list)
+        for parent_id, limit, reverse, leave_out in keys:
+            by_limit[(limit, reverse, leave_out)].append(parent_id)
         found = {}
-        for (limit, reverse), parent_ids in by_limit.items():
-            for parent_id, rows in self.fetch(parent_ids, limit, reverse=reverse).items():
-                found[(parent_id, limit, reverse)] = rows
+        for (limit, reverse, leave_out), parent_ids in by_limit.items():
+            extra = {"leave_out": leave_out} if leave_out else {}
+            for parent_id, rows in self.fetch(parent_ids, limit, reverse=reverse, **extra).items():
+                found[(parent_id, limit, reverse, leave_out)] = rows
         return [found.get(key, []) for key in keys]
 
 

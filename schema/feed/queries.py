@@ -3,6 +3,7 @@ import graphene
 from feed import selectors
 
 from ..core import prefetch
+from ..core.columns import page_left_out
 from ..core.connection import Keyset, connection_field, paginate
 from ..core.enums import enum_value
 from ..core.errors import BadUserInput
@@ -45,6 +46,7 @@ class FeedQueries(graphene.ObjectType):
                 raise BadUserInput("`filter.author` is not a User id.", argument="filter")
             author_id = parsed[1]
         with_author = _wants_author(info)
+        left_out = page_left_out(info.field_nodes, info.fragments, "Post", {"author": "User"} if with_author else None)
         order, direction = "CREATED_AT", "DESC"
         if order_by:
             order, direction = enum_value(order_by["field"]), enum_value(order_by["direction"])
@@ -58,11 +60,12 @@ class FeedQueries(graphene.ObjectType):
             order=order,
             descending=direction == "DESC",
             with_author=with_author,
+            leave_out=left_out,
         )
         keyset = Keyset(listing.fields, listing.descending)
         # The unfiltered list (the public "newest posts" page) is one SQL shape per order: compiled once.
         unfiltered = not any(value is not None for value in filter.values())
-        shape = ("posts", order, with_author) if unfiltered else None
+        shape = ("posts", order, with_author, left_out) if unfiltered else None
         result = paginate(lambda: listing.queryset, keyset, **page, node_of=listing.node_of, shape=shape,
                           model=listing.model)
         prefetch.children(info, "Post", result.nodes, "edges", "node")

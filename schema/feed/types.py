@@ -14,6 +14,7 @@ from feed import permissions, selectors
 from feed.models import Post as PostModel
 
 from ..core.auth import get_viewer
+from ..core.columns import optional_columns
 from ..core.connection import NEWEST_FIRST, connection_field, connection_type, first_page
 from ..core.enums import enum_of
 from ..core.loaders import cached_or_load
@@ -101,6 +102,11 @@ class Post(DjangoObjectType):
     # Views not yet folded into view_count are still in Redis: added per page with one HMGET.
     resolve_view_count = resolver(f"{_ANALYTICS}.resolve_view_count")
     resolve_analytics = resolver(f"{_ANALYTICS}.resolve_post_analytics")
+
+
+# Read only when one of these fields is selected (schema/core/columns.py): a page leaves them out otherwise.
+optional_columns("Post", {"body": ("body",), "updated_at": ("updatedAt",), "edited_at": ("editedAt",),
+                          "hashtags": ("hashtags",)})
 
 
 PostConnection = connection_type(

@@ -40,6 +40,7 @@ class FirstComments(FirstRows):
     """Top-level comments of each post, oldest first, authors joined in."""
 
     fetch = staticmethod(selectors.first_comments)
+    node_type, joined = "Comment", {"author": "User"}
 
 
 class FirstReplies(FirstRows):

@@ -16,6 +16,7 @@ from interactions.models import Like as LikeModel
 from interactions.models import Share as ShareModel
 
 from ..core.auth import get_viewer
+from ..core.columns import optional_columns
 from ..core import prefetch
 from ..core.connection import (NEWEST_FIRST, OLDEST_FIRST, connection_field, connection_type, first_page,
                                page_args)
@@ -86,6 +87,10 @@ class Comment(DjangoObjectType):
             return permissions.comment_can_delete(viewer, comment, post)
         return then(post, lambda loaded: loaded is not None
                     and permissions.comment_can_delete(viewer, comment, loaded))
+
+
+# Read only when one of these fields is selected (schema/core/columns.py): a page of comments leaves them out otherwise.
+optional_columns("Comment", {"body": ("body",), "edited_at": ("editedAt",)})
 
 
 class _ByUserOnPost:
@@ -188,7 +193,9 @@ def _prefetch_post_interactions(info, posts, fields) -> None:
         # batch those would otherwise share (one statement more on some pages).
         args = page_args(**prefetch.arguments(info, "Post", node))
         if not args.bounded and prefetch.selects_only(info, node, _PLAIN_COMMENT, "edges", "node"):
-            FirstComments.of(info).prefetch([(post.pk, args.size + 1, args.backward) for post in posts])
+            first = FirstComments.of(info)
+            left_out = first.left_out([node], info.fragments)
+            first.prefetch([(post.pk, args.size + 1, args.backward, left_out) for post in posts])
     flags = [flag for flag, name in (("liked", "viewerHasLiked"), ("shared", "viewerHasShared"),
                                      ("bookmarked", "viewerHasBookmarked")) if name in fields]
     if flags and get_viewer(info) is not None:

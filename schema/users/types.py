@@ -6,6 +6,7 @@ from users import selectors
 from users.models import User as UserModel
 
 from ..core.auth import get_viewer
+from ..core.columns import optional_columns
 from ..core.connection import NEWEST_FIRST, Keyset, connection_field, connection_type, first_page
 from ..core.references import resolver
 from .loaders import FirstFollowers, FirstFollowing, FollowsViewer, ViewerFollows
@@ -86,6 +87,11 @@ class User(DjangoObjectType):
     # Owned by the domains above (see schema/core/references.py).
     resolve_posts = resolver("schema.feed.types.resolve_user_posts")
     resolve_analytics = resolver("schema.analytics.types.resolve_user_analytics")
+
+
+# Read only when one of these fields is selected (schema/core/columns.py): a joined author leaves them out otherwise.
+optional_columns("User", {"display_name": ("displayName",), "bio": ("bio",), "avatar_url": ("avatarUrl",),
+                          "date_joined": ("dateJoined", "analytics")})
 
 
 UserConnection = connection_type(

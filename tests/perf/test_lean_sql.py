@@ -103,3 +103,31 @@ def test_the_home_feed_chooses_its_way_once_then_runs_a_prepared_statement_of_th
     assert "LIMIT 21" in feeds[0][0] and "LIMIT $" not in feeds[0][0], feeds
     comments = [(generic, custom) for sql, generic, custom in prepared if 'FROM "interactions_comment"' in sql]
     assert comments and sum(comments[0]) >= 6, prepared
+
+
+def test_a_page_reads_the_optional_columns_its_selection_needs_and_no_other(gql, feed_viewer):  # noqa: F811
+    """schema/core/columns.py: the newest-posts page (no post body, no author bio...) leaves those columns out;
+    a page that selects them reads them in the same statements (never a deferred load per row)."""
+    gql(NEWEST_POSTS, {"first": 20})
+    with assert_database_query_count(2) as ctx:
+        r = gql(NEWEST_POSTS, {"first": 20})
+    assert not r.errors and r.data["posts"]["edges"]
+    posts_sql, comments_sql = (q["sql"] for q in ctx.captured_queries)
+    for column in ('"feed_post"."body"', '"feed_post"."hashtags"', '"feed_post"."edited_at"',
+                   '"users_user"."bio"', '"users_user"."display_name"', '"users_user"."date_joined"'):
+        assert column not in posts_sql, posts_sql
+    assert '"interactions_comment"."body"' in comments_sql and '"interactions_comment"."edited_at"' not in comments_sql
+    assert '"users_user"."username"' in posts_sql and '"users_user"."bio"' not in comments_sql
+
+    full = """query { posts(first: 20) { edges { node { id body hashtags editedAt updatedAt
+      author { username displayName bio avatarUrl dateJoined }
+      comments(first: 3) { edges { node { body editedAt author { displayName bio } } } } } } } }"""
+    gql(full)
+    with assert_database_query_count(2) as ctx:
+        r = gql(full)
+    nodes = [edge["node"] for edge in r.data["posts"]["edges"]]
+    assert nodes and all(node["body"] and node["author"]["dateJoined"] for node in nodes), nodes
+    assert '"feed_post"."body"' in ctx.captured_queries[0]["sql"]
+    assert '"users_user"."bio"' in ctx.captured_queries[1]["sql"]
+    # The same page with and without them: the same posts.
+    assert [n["id"] for n in nodes] == [e["node"]["id"] for e in gql(NEWEST_POSTS, {"first": 20}).data["posts"]["edges"]]
