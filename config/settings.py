@@ -467,6 +467,9 @@ RESPONSE_CACHE_REFRESH_SECONDS = float(os.environ.get("RESPONSE_CACHE_REFRESH_SE
 # RESPONSE_CACHE_MAX_ENTRY_BYTES are not cached at all.
 RESPONSE_CACHE_MEMORY_BYTES = int(os.environ.get("RESPONSE_CACHE_MEMORY_BYTES", str(32 * 1024 * 1024)))
 RESPONSE_CACHE_MAX_ENTRY_BYTES = int(os.environ.get("RESPONSE_CACHE_MAX_ENTRY_BYTES", str(1024 * 1024)))
+# The lane in front of Django (schema/core/cache_lane.py) remembers the requests the cache answered (their bodies
+# and headers, the responses' headers) up to this many bytes per process, the oldest forgotten first.
+CACHE_LANE_BYTES = int(os.environ.get("CACHE_LANE_BYTES", str(4 * 1024 * 1024)))
 # Search input (Query.posts' full-text `filter.search`, Query.users' `search`; common/validation.py): longer
 # or wordier searches are BAD_USER_INPUT before they reach PostgreSQL.
 SEARCH_MAX_LENGTH = int(os.environ.get("SEARCH_MAX_LENGTH", "256"))

@@ -23,8 +23,8 @@ itself, doing the part of a hit that depends on the moment and nothing else:
   (:data:`PREPAID`): the view does not charge it again. A refused charge changes nothing; the full path
   refuses it again, with its 429.
 
-The memory of signatures is bounded (``CACHE_LANE_SIGNATURES``), emptied when a setting changes, and
-per process. With ``RESPONSE_CACHE`` off the lane reads nothing and passes everything on.
+The memory of signatures is bounded in bytes (``CACHE_LANE_BYTES``, 4 MiB: the signatures' bodies and
+headers; the oldest go first), emptied when a setting changes, and per process. With ``RESPONSE_CACHE`` off the lane reads nothing and passes everything on.
 """
 
 from __future__ import annotations
@@ -75,8 +75,14 @@ class _Caller:
         self.META = environ
 
 
-def _max_signatures() -> int:
-    return int(getattr(settings, "CACHE_LANE_SIGNATURES", 1024))
+def _max_bytes() -> int:
+    return int(getattr(settings, "CACHE_LANE_BYTES", 4 * 1024 * 1024))
+
+
+def _size(signature: tuple, learnt: Learnt) -> int:
+    """About what a learnt request holds in memory: its body, its headers and the response's."""
+    return (200 + len(signature[-1]) + sum(len(name) + len(value) for name, value in signature[-2])
+            + sum(len(name) + len(value) for name, value in learnt.headers))
 
 
 class CacheLane:
@@ -85,12 +91,14 @@ class CacheLane:
     def __init__(self, application):
         self.application = application
         self._learnt: dict[tuple, Learnt] = {}
+        self._bytes = 0
         self._lock = threading.Lock()
         _lanes.add(self)
 
     def forget(self) -> None:
         with self._lock:
             self._learnt.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._learnt)
@@ -135,11 +143,26 @@ class CacheLane:
         if learn is not None and seen.get("status", "").startswith("200 "):
             key, points, operation, route = learn
             entry = Learnt(key, int(points), operation, route, seen["status"], tuple(seen["headers"]))
-            with self._lock:
-                if len(self._learnt) >= _max_signatures():
-                    self._learnt.pop(next(iter(self._learnt)))
-                self._learnt[signature] = entry
+            self._keep(signature, entry)
         return result
+
+    def _keep(self, signature: tuple, entry: Learnt) -> None:
+        size, limit = _size(signature, entry), _max_bytes()
+        if size > limit:
+            return
+        with self._lock:
+            old = self._learnt.pop(signature, None)
+            if old is not None:
+                self._bytes -= _size(signature, old)
+            self._learnt[signature] = entry
+            self._bytes += size
+            while self._bytes > limit:
+                oldest = next(iter(self._learnt))
+                self._bytes -= _size(oldest, self._learnt.pop(oldest))
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def _answer(self, environ, learnt: Learnt, start_response):
         if not response_cache.has_fresh(learnt.key):

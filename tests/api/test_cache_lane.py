@@ -212,3 +212,19 @@ def test_off_the_lane_passes_everything_on(lane, post, settings):
         assert call(lane, page(post)).status == "200 OK"
     assert len(lane) == 0
     assert not cache_lane.PREPAID.startswith("HTTP_")  # never mistaken for a request header
+
+
+def test_what_the_lane_remembers_is_bounded_in_bytes(lane, alice, settings, django_requests):
+    posts = [feed_services.post_create(author=alice, body=f"post {n}") for n in range(6)]
+    call(lane, page(posts[0]))
+    one = lane.bytes
+    assert one > len(json.dumps(page(posts[0])))
+    settings.CACHE_LANE_BYTES = 3 * one + one // 2  # room for three (a setting changed: it forgot the first)
+    for post in posts:
+        call(lane, page(post))
+    assert len(lane) == 3 and lane.bytes <= settings.CACHE_LANE_BYTES
+    before, reached = hits(), len(django_requests)
+    call(lane, page(posts[-1]))  # the newest are kept: answered by the lane
+    assert hits() == before + 1 and len(django_requests) == reached
+    call(lane, page(posts[0]))  # the oldest were forgotten: Django answers
+    assert len(django_requests) == reached + 1
