@@ -8,6 +8,7 @@
   tokens scored by their deadline, so a process that dies holding a slot frees it at the deadline).
   :func:`charge_and_acquire` does both in one round trip (a request that will run).
 
+The charges and the release run on the thread's own Redis connection (common/redis_calls.py).
 Keys: ``{REDIS_KEY_PREFIX}:1:rl:<name>:<caller>`` (the cache's key space, so tests' cleanup clears them).
 A caller is ``u:<user id>`` or ``a:<client address>`` (:func:`caller`). When Redis does not answer the
 limits let requests through (logged): a rate limit must not turn a Redis fault into an outage.
@@ -25,6 +26,8 @@ from typing import Any
 from django.core.cache import cache
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
+
+from . import redis_calls
 
 logger = logging.getLogger("common.ratelimit")
 
@@ -138,12 +141,13 @@ def charge(name: str, who: str, cost: int, *, limit: int, window: int, force: bo
     now = time.time()
     try:
         if read is None:
-            allowed, used, ttl_ms = _script(_CHARGE)(keys=[key(name, who)],
-                                                    args=[int(cost), int(limit), int(window * 1000), int(force)])
+            allowed, used, ttl_ms = redis_calls.evalsha(_redis(), _script(_CHARGE), [key(name, who)],
+                                                        [int(cost), int(limit), int(window * 1000), int(force)])
             value = None
         else:
-            allowed, used, ttl_ms, value = _script(_CHARGE_READ)(
-                keys=[key(name, who), read], args=[int(cost), int(limit), int(window * 1000), int(force)])
+            allowed, used, ttl_ms, value = redis_calls.evalsha(
+                _redis(), _script(_CHARGE_READ), [key(name, who), read],
+                [int(cost), int(limit), int(window * 1000), int(force)])
     except RedisError:
         logger.warning("rate limit %s: Redis unavailable; not limiting", name, exc_info=True)
         return Budget(True, limit, 0, now + window, cost)
@@ -157,10 +161,10 @@ def charge_and_acquire(name: str, who: str, cost: int, *, limit: int, window: in
     token = uuid.uuid4().hex
     now = time.time()
     try:
-        allowed, used, ttl_ms, taken = _script(_CHARGE_ACQUIRE)(
-            keys=[key(name, who), key(slots, who)],
-            args=[int(cost), int(limit), int(window * 1000), 0, now, now + hold_seconds, int(cap), token,
-                  int(hold_seconds * 1000) + 1000])
+        allowed, used, ttl_ms, taken = redis_calls.evalsha(
+            _redis(), _script(_CHARGE_ACQUIRE), [key(name, who), key(slots, who)],
+            [int(cost), int(limit), int(window * 1000), 0, now, now + hold_seconds, int(cap), token,
+             int(hold_seconds * 1000) + 1000])
     except RedisError:
         logger.warning("rate limit %s: Redis unavailable; not limiting", name, exc_info=True)
         return Budget(True, limit, 0, now + window, cost), token
@@ -182,6 +186,6 @@ def acquire(name: str, who: str, cap: int, *, hold_seconds: float = 60.0) -> str
 
 def release(name: str, who: str, token: str) -> None:
     try:
-        _redis().zrem(key(name, who), token)
+        redis_calls.command(_redis(), "ZREM", key(name, who), token)
     except RedisError:
         logger.warning("concurrency limit %s: Redis unavailable; the slot frees itself", name, exc_info=True)

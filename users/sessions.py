@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from common import events
+from common import events, redis_calls
 
 from . import throttle
 from .models import RefreshToken, User
@@ -127,7 +127,7 @@ def token_still_good(session: str, user_id: int) -> bool | None:
     trip): its session has not ended and its account was not marked disabled (:func:`account_disabled`).
     False or None (Redis cannot answer): the caller checks the user's row and the session the slow way."""
     try:
-        return not _redis().exists(_denylist_key(session), _account_key(user_id))
+        return not redis_calls.command(_redis(), "EXISTS", _denylist_key(session), _account_key(user_id))
     except Exception:  # noqa: BLE001
         logger.warning("session denylist unavailable; asking PostgreSQL", exc_info=True)
         return None
