@@ -24,13 +24,12 @@ itself, doing the part of a hit that depends on the moment and nothing else:
   refuses it again, with its 429.
 
 The memory of signatures is bounded in bytes (``CACHE_LANE_BYTES``, 4 MiB: the signatures' bodies and
-headers; the oldest go first), emptied when a setting changes, and per process. With ``RESPONSE_CACHE`` off the lane reads nothing and passes everything on.
+headers; the least recently learnt go first), emptied when a setting changes, and per process. With ``RESPONSE_CACHE`` off the lane reads nothing and passes everything on.
 """
 
 from __future__ import annotations
 
 import io
-import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from common import response_cache_bus
+from common.lru import BytesLRU
 from common.observability import note_graphql_operation, note_response_cache, observing, record
 from common.request_id import HEADER as REQUEST_ID_HEADER
 from common.request_id import accept_request_id, use_request_id
@@ -90,18 +90,18 @@ class CacheLane:
 
     def __init__(self, application):
         self.application = application
-        self._learnt: dict[tuple, Learnt] = {}
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._learnt: BytesLRU[Learnt] = BytesLRU(_max_bytes, _size)
         _lanes.add(self)
 
     def forget(self) -> None:
-        with self._lock:
-            self._learnt.clear()
-            self._bytes = 0
+        self._learnt.clear()
 
     def __len__(self) -> int:
         return len(self._learnt)
+
+    @property
+    def bytes(self) -> int:
+        return self._learnt.bytes
 
     def __call__(self, environ, start_response):
         if (environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING")
@@ -116,7 +116,7 @@ class CacheLane:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # Django reads the same bytes if the lane hands on
         signature = self._signature(environ, body)
-        learnt = self._learnt.get(signature)
+        learnt = self._learnt.peek(signature)
         if learnt is not None:
             answer = self._answer(environ, learnt, start_response)
             if answer is not None:
@@ -143,26 +143,8 @@ class CacheLane:
         if learn is not None and seen.get("status", "").startswith("200 "):
             key, points, operation, route = learn
             entry = Learnt(key, int(points), operation, route, seen["status"], tuple(seen["headers"]))
-            self._keep(signature, entry)
+            self._learnt.put(signature, entry)
         return result
-
-    def _keep(self, signature: tuple, entry: Learnt) -> None:
-        size, limit = _size(signature, entry), _max_bytes()
-        if size > limit:
-            return
-        with self._lock:
-            old = self._learnt.pop(signature, None)
-            if old is not None:
-                self._bytes -= _size(signature, old)
-            self._learnt[signature] = entry
-            self._bytes += size
-            while self._bytes > limit:
-                oldest = next(iter(self._learnt))
-                self._bytes -= _size(oldest, self._learnt.pop(oldest))
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
 
     def _answer(self, environ, learnt: Learnt, start_response):
         if not response_cache.has_fresh(learnt.key):

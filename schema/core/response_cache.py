@@ -32,10 +32,8 @@ import hashlib
 import json
 import logging
 import math
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -47,6 +45,7 @@ from graphql import OperationType
 from redis.exceptions import RedisError
 
 from common import response_cache_bus
+from common.lru import BytesLRU
 from common.fastjson import compact_json
 from common.observability import note_graphql_operation, note_response_cache
 
@@ -114,63 +113,12 @@ class Entry:
             return None
 
 
-class MemoryLayer:
-    """A thread-safe LRU of entries bounded in bytes (``RESPONSE_CACHE_MEMORY_BYTES``, read on each insert)."""
-
-    def __init__(self):
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def max_bytes() -> int:
-        return int(getattr(settings, "RESPONSE_CACHE_MEMORY_BYTES", 32 * 1024 * 1024))
-
-    def get(self, key: str) -> Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def peek(self, key: str) -> Entry | None:
-        """The entry, without counting it as used."""
-        return self._entries.get(key)
-
-    def put(self, key: str, entry: Entry) -> None:
-        limit = self.max_bytes()
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old.size
-            if entry.size > limit:
-                return
-            self._entries[key] = entry
-            self._bytes += entry.size
-            while self._bytes > limit:
-                _, dropped = self._entries.popitem(last=False)
-                self._bytes -= dropped.size
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old.size
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def bytes(self) -> int:
-        return self._bytes
+def _memory_bytes() -> int:
+    return int(getattr(settings, "RESPONSE_CACHE_MEMORY_BYTES", 32 * 1024 * 1024))
 
 
-memory = MemoryLayer()
+# The memory layer: entries by key, at most RESPONSE_CACHE_MEMORY_BYTES (read on each insert).
+memory: BytesLRU[Entry] = BytesLRU(_memory_bytes, lambda key, entry: entry.size)
 
 
 @receiver(setting_changed, dispatch_uid="schema.response_cache.settings")

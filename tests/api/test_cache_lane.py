@@ -24,19 +24,10 @@ from feed import services as feed_services
 from schema.core import cache_lane, response_cache
 from schema.core.cache_lane import CacheLane
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("response_cache_on")]
 
 POST = """query Post($id: ID!) { post(id: $id) { id body likeCount author { username } } }"""
 PER_REQUEST = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"}
-
-
-@pytest.fixture(autouse=True)
-def cache_on(settings):
-    settings.RESPONSE_CACHE = True
-    settings.RESPONSE_CACHE_MAX_STALENESS = 60.0
-    response_cache.memory.clear()
-    yield
-    response_cache.memory.clear()
 
 
 @pytest.fixture
