@@ -8,6 +8,7 @@ Transactional tests: the writes really commit, so the after-commit invalidation 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -154,8 +155,8 @@ def test_only_exact_repeats_of_bodies_alone_decide_are_answered(lane, post, alic
     # A token, a GET, a query string, a persisted-document reference: never learnt.
     call(lane, page(post), headers={"HTTP_AUTHORIZATION": f"Bearer {get_token(alice)}"})
     call(lane, page(post), query_string="pretty=1")
-    persisted = {**page(post), "extensions": {"persistedQuery": {"version": 1, "sha256Hash": __import__(
-        "hashlib").sha256(POST.encode()).hexdigest()}}}
+    persisted = {**page(post), "extensions": {"persistedQuery": {"version": 1,
+                                                                 "sha256Hash": hashlib.sha256(POST.encode()).hexdigest()}}}
     call(lane, persisted)
     assert call(lane, persisted).status == "200 OK"
     assert len(lane) == 2
