@@ -18,7 +18,8 @@ itself, doing the part of a hit that depends on the moment and nothing else:
   own hit rule (:func:`response_cache.memory_hit`). The response is the template with this request's
   ``X-Request-ID``, ``X-RateLimit-*`` and ``Content-Length``; the request line and metrics are written by
   ``common.observability.record`` as for any request (``response_cache: hit``, ``sql_count`` 0).
-- Anything else goes to Django untouched (the body it read is handed on). An answer the lane charged for
+- Anything else goes to Django untouched: other paths than the API's (``TOKEN_ONLY_PATHS``) and other
+  methods without being read; a body the lane read is handed on. An answer the lane charged for
   and then could not give (the generation moved, Redis did not say) goes on with the charge made
   (:data:`PREPAID`): the view does not charge it again. A refused charge changes nothing; the full path
   refuses it again, with its 429.
@@ -39,6 +40,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from common import response_cache_bus
+from common.browser_middleware import TOKEN_ONLY_PATHS
 from common.lru import BytesLRU
 from common.observability import note_graphql_operation, note_response_cache, observing, record
 from common.request_id import HEADER as REQUEST_ID_HEADER
@@ -104,8 +106,8 @@ class CacheLane:
         return self._learnt.bytes
 
     def __call__(self, environ, start_response):
-        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING")
-                or "HTTP_AUTHORIZATION" in environ or not response_cache.enabled()):
+        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in TOKEN_ONLY_PATHS
+                or environ.get("QUERY_STRING") or "HTTP_AUTHORIZATION" in environ or not response_cache.enabled()):
             return self.application(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
