@@ -57,7 +57,8 @@ def note_response_cache(outcome: str) -> None:
         observation.response_cache.append(outcome)
 
 
-def _route(request) -> str:
+def route_of(request) -> str:
+    """The request line's and metrics' ``route``: the URL pattern's name (or static, unmatched, other)."""
     match = getattr(request, "resolver_match", None)
     if match is not None and match.url_name:
         return match.url_name
@@ -122,7 +123,7 @@ class RequestObservationMiddleware:
 
     def _record(self, request, response, observation: Observation, duration: float) -> None:
         record(observation, method=request.method, full_path=request.get_full_path(), path=request.path,
-               route=_route(request), status=response.status_code, duration=duration, user_id=_user_id(request))
+               route=route_of(request), status=response.status_code, duration=duration, user_id=_user_id(request))
 
 
 @contextmanager

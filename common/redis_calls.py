@@ -16,6 +16,7 @@ import os
 import threading
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -64,8 +65,6 @@ def command(client, *args):
 
 def evalsha(client, script, keys, args):
     """``script(keys=keys, args=args)`` (a registered ``redis.commands.core.Script``) on the thread's connection."""
-    from redis.exceptions import NoScriptError
-
     try:
         return command(client, "EVALSHA", script.sha, len(keys), *keys, *args)
     except NoScriptError:

@@ -46,11 +46,7 @@ def post_shares(post_id: int) -> QuerySet[Share]:
     return Share.objects.filter(post_id=post_id).select_related("user")
 
 
-def _comments_with_authors() -> QuerySet[Comment]:
-    return Comment.objects.select_related("author")
-
-
-def _comments_with_authors_leaving_out(leave_out: tuple[str, ...]) -> QuerySet[Comment]:
+def _comments_with_authors(leave_out: tuple[str, ...] = ()) -> QuerySet[Comment]:
     return Comment.objects.select_related("author").defer(*leave_out)
 
 
@@ -67,11 +63,8 @@ def first_comments(post_ids: Iterable[int], limit: int, reverse: bool = False,
                    leave_out: tuple[str, ...] = ()) -> dict[int, list[Comment]]:
     """The first top-level comments of each post with their authors; ``leave_out``: columns (``author__...``
     for the author's) not read (deferred: a read loads them)."""
-    if not leave_out:
-        return first_per_parent(_comments_with_authors, "post", post_ids, COMMENT_ORDER, limit,
-                                where=TOP_LEVEL, reverse=reverse, shape="comments+author")
-    return first_per_parent(partial(_comments_with_authors_leaving_out, leave_out), "post", post_ids, COMMENT_ORDER,
-                            limit, where=TOP_LEVEL, reverse=reverse, shape=("comments+author", leave_out))
+    return first_per_parent(partial(_comments_with_authors, leave_out), "post", post_ids, COMMENT_ORDER, limit,
+                            where=TOP_LEVEL, reverse=reverse, shape=("comments+author", leave_out))
 
 
 def first_replies(comment_ids: Iterable[int], limit: int, reverse: bool = False) -> dict[int, list[Comment]]:

@@ -148,12 +148,16 @@ class FirstRows(Loader):
     node_type: str | None = None
     joined: dict[str, str] = {}
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self._left_out: dict[int, tuple] = {}  # id(field nodes) -> (those nodes, what they leave out)
+
     def left_out(self, nodes, fragments) -> tuple[str, ...]:
         """The key's fourth part for a connection's field ``nodes`` (computed once per request for each
         field's nodes: every parent on a level of the result asks with the same ones)."""
         if self.node_type is None:
             return ()
-        known = self.__dict__.setdefault("_left_out", {}).get(id(nodes))
+        known = self._left_out.get(id(nodes))
         if known is not None and known[0] is nodes:
             return known[1]
         found = columns.page_left_out(nodes, fragments, self.node_type, self.joined)

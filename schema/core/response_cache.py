@@ -215,8 +215,11 @@ def memory_hit(key: str, generation: bytes | str | int | None) -> Lookup | None:
     entry, or None when only :func:`lookup` can tell (nothing fresh in memory, another generation)."""
     if generation is None:
         return None
-    now = time.time()
-    local = memory.get(key)
+    return _memory_hit(key, memory.get(key), generation, time.time())
+
+
+def _memory_hit(key: str, local: Entry | None, generation, now: float) -> Lookup | None:
+    """A hit: this process's entry is fresh and of the current ``generation``."""
     if _fresh(local, now) and local.generation == int(generation):
         return Lookup(key, "hit", local, local.generation, now)
     return None
@@ -231,12 +234,11 @@ def lookup(key: str, generation: bytes | str | int | None = None) -> Lookup:
     local = memory.get(key)
     try:
         if _fresh(local, now):
-            if generation is not None:
-                generation = int(generation)
-            else:
+            if generation is None:
                 generation, _ = _fetch(key, with_entry=False)
-            if local.generation == generation:
-                return Lookup(key, "hit", local, generation, now)
+            found = _memory_hit(key, local, generation, now)
+            if found is not None:
+                return found
         generation, remote = _fetch(key, with_entry=True)
         usable = [e for e in (remote, local) if e is not None and e.generation == generation
                   and now - e.created <= serve_for]

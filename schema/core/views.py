@@ -51,6 +51,7 @@ from common.request_id import accept_request_id
 
 from common import ratelimit, response_cache_bus
 from common.metrics import count_rate_limit_refusal
+from common.observability import route_of
 
 from . import budget, cache_lane, outages, persisted, response_cache
 from .auth import authenticate
@@ -398,7 +399,7 @@ class GraphQLView(BaseGraphQLView):
                 if persisted.reference(extensions, params.get("documentId")) is None and request.method == "POST":
                     # The body alone decides this answer: the cache lane may answer its repeats.
                     request.META[cache_lane.LEARN] = (key, cost.points, operation.name.value if operation.name else None,
-                                                      getattr(request.resolver_match, "url_name", None) or "graphql")
+                                                      route_of(request))
                 if cached.entry is not None:
                     response_cache.served(cached, operation)
                     return Outcome(None, 200, cacheable=self._cacheable(request, in_batch), text=cached.entry.text,
