@@ -51,6 +51,7 @@ class Sub:
     stream: Stream
     viewer: Any
     active: bool = True
+    last_state: str | None = None  # a coalesced kind's last payload: the same state again is not sent
 
     @property
     def viewer_id(self) -> int | None:
@@ -270,6 +271,12 @@ def process_events(events: list, emit=None, chunk: int = 100) -> list:
                 payload = payloads.get(key)
                 if payload is None:
                     payload = payloads[key] = run_event(sub.stream, root, contexts[key])
+                if kind in COALESCED_KINDS and not payload.startswith('{"errors"'):
+                    # A flush reads the state after its events, so it may already show a later event's commit;
+                    # that event's own flush then finds nothing new to say. (An error is always said.)
+                    if payload == sub.last_state:
+                        continue
+                    sub.last_state = payload
                 out.append((sub, payload))
                 if emit is not None and len(out) >= chunk:
                     emit(out)

@@ -197,8 +197,11 @@ class GraphQLSocket(AsyncWebsocketConsumer):
             self.writer = None
 
     def deliver(self, op_id: str, payload_json: str) -> None:
-        """The hub's entry point: one event's result for the subscription ``op_id``."""
-        if isinstance(self.ops.get(op_id), Sub):
+        """The hub's entry point: one event's result for the subscription ``op_id``. While an event charge is in
+        flight, events wait for its answer, so none goes out after the one that spent the budget."""
+        if self.events.charging is not None:
+            self.events.hold(op_id, payload_json)
+        elif isinstance(self.ops.get(op_id), Sub):
             self.push(self.format_next(op_id, payload_json))
             self.events.delivered()
 
@@ -398,23 +401,45 @@ class MessageRate:
 
 class EventCharges:
     """Subscription events cost a point per GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT delivered (schema/core/budget.py):
-    charged in the executor, off the event loop; over budget, the connection's subscriptions end."""
+    charged in the executor, off the event loop; over budget, the connection's subscriptions end. Events that
+    arrive while a charge is in flight are held until it answers (at most the outgoing queue's length): refused,
+    they are dropped with the subscriptions; allowed, they go out in order."""
 
     def __init__(self, socket: GraphQLSocket) -> None:
         self.socket = socket
         self.count = 0
+        self.charging: asyncio.Task | None = None
+        self.held: list[tuple[str, str]] = []
 
     def delivered(self) -> None:
         self.count += 1
         per_point = max(1, int(getattr(settings, "GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", 10)))
         if self.count % per_point == 0:
             task = asyncio.get_running_loop().create_task(self._charge())
+            self.charging = task
             self.socket.tasks.add(task)
             task.add_done_callback(self.socket.tasks.discard)
+
+    def hold(self, op_id: str, payload_json: str) -> None:
+        if len(self.held) >= int(conf("QUEUE_MAX_MESSAGES")):
+            self.socket.too_slow("events held while the budget is charged")
+            return
+        self.held.append((op_id, payload_json))
 
     async def _charge(self) -> None:
         socket = self.socket
         context = operations.SocketContext(socket.viewer, "", socket.client_address())
-        charged = await run_sync(budget.charge, context, 1, force=True)
-        if not charged.allowed and not socket.closing:
-            socket.rate_limited()
+        try:
+            allowed = (await run_sync(budget.charge, context, 1, force=True)).allowed
+        except Exception:  # the budget fails open, as it does for operations
+            logger.exception("realtime: charging subscription events failed")
+            allowed = True
+        finally:
+            self.charging = None
+        held, self.held = self.held, []
+        if not allowed:
+            if not socket.closing:
+                socket.rate_limited()
+            return
+        for op_id, payload_json in held:  # a new charge may start midway: the rest are held again, in order
+            socket.deliver(op_id, payload_json)

@@ -157,6 +157,21 @@ async def test_post_updated_coalesces_a_burst_and_ends_with_fresh_counts(sockets
     assert counts == sorted(counts) and counts[-1] == 60
 
 
+async def test_post_updated_does_not_send_a_state_the_subscriber_already_has(sockets, settings):
+    settings.REALTIME = {"POST_UPDATED_INTERVAL": 0.05}
+    alice = await db(make_user, "alice")
+    post = await db(feed_services.post_create, author=alice, body="Quiet post")
+    socket = await sockets()
+    await subscribe(socket, "u", POST_UPDATED, {"id": global_id("Post", post.pk)},
+                    group=events.post_updated_group(post.pk))
+    await db(interaction_services.like_create, user=alice, post_id=post.pk)
+    assert (await next_data(socket, "u", "postUpdated"))["likeCount"] == 1
+    await db(events.publish, "post_updated", post_id=post.pk)  # nothing changed since
+    assert await socket.nothing(0.4)
+    await db(interaction_services.like_delete, user=alice, post_id=post.pk)
+    assert (await next_data(socket, "u", "postUpdated"))["likeCount"] == 0
+
+
 # --- postDeleted ---------------------------------------------------------------------------
 async def test_post_deleted_for_one_post_or_all(sockets):
     alice = await db(make_user, "alice")

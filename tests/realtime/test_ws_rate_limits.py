@@ -4,8 +4,10 @@ holds, and only a connection-level flood closes the socket (4429)."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from asgiref.sync import sync_to_async
+from graphql_relay import to_global_id
 
 from common import ratelimit
 from common.events import publish
@@ -80,8 +82,8 @@ async def test_subscription_events_count_and_a_spent_budget_ends_the_subscriptio
             break
     events = [m for m in received if m["type"] in ("next", "data") and m["payload"].get("data")]
     # 1 point to start, then 1 per 2 events: the 6th event makes 4 > 3, and the subscription ends. The charge
-    # runs off the event loop (socket.EventCharges), so one more event may go out before the refusal lands.
-    assert len(events) in (6, 7), received
+    # runs off the event loop (socket.EventCharges), and events arriving meanwhile wait for its answer.
+    assert len(events) == 6, received
     last = received[-1]
     errors = last["payload"] if last["type"] == "error" else last["payload"]["errors"]
     assert [e["extensions"]["code"] for e in errors] == ["RATE_LIMITED"]
@@ -89,6 +91,27 @@ async def test_subscription_events_count_and_a_spent_budget_ends_the_subscriptio
         assert await socket.recv() == {"id": "s", "type": "complete"}
     await sync_to_async(publish)("post_deleted", post_id=99, author_id=1)
     assert await socket.nothing(0.3)
+
+
+async def test_events_held_while_their_charge_is_in_flight_go_out_in_order(sockets, settings):
+    settings.GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT = 1  # every event starts a charge: the next ones wait for it
+    socket = await sockets()
+    await subscribe(socket, "s", "subscription { postDeleted }")
+    await subscribed("posts.deleted")
+
+    def burst():
+        for post_id in range(1, 9):
+            publish("post_deleted", post_id=post_id, author_id=1)
+
+    await sync_to_async(burst)()
+    received = [await socket.recv() for _ in range(8)]
+    assert [m["payload"]["data"]["postDeleted"] for m in received] == [
+        to_global_id("Post", post_id) for post_id in range(1, 9)]
+    for _ in range(100):  # the 8th event's charge may still be in flight
+        if await sync_to_async(used)() == 9:  # starting it, then one point per event
+            break
+        await anyio.sleep(0.02)
+    assert await sync_to_async(used)() == 9
 
 
 async def test_a_flood_of_messages_closes_4429(sockets, settings):
