@@ -59,12 +59,15 @@ from graphql.type import (
     is_object_type,
 )
 from django.utils.functional import SimpleLazyObject
+from graphene import relay
+from graphene.relay.id_type import DefaultGlobalIDType
 from graphene.relay.node import GlobalID
 from graphene.types.resolver import dict_or_attr_resolver
 from graphene_django.types import DjangoObjectType
 from graphql_sync_dataloaders import SyncFuture
 
 from .deadline import DeadlineExceeded, current_deadline
+from .node import global_id
 
 _tuple_new = tuple.__new__
 _IMMUTABLE = (str, int, float, bool, type(None), enum.Enum, datetime.date, datetime.time, datetime.timedelta,
@@ -133,7 +136,11 @@ def _direct_read(resolve, parent_type) -> Callable | None:
         return read
     if (isinstance(resolve, partial) and resolve.func is GlobalID.id_resolver and len(resolve.args) == 2
             and resolve.args[0] is DjangoObjectType.resolve_id and resolve.keywords == {"parent_type_name": None}):
-        to_global_id, typename = resolve.args[1].to_global_id, parent_type.name
+        node, typename = resolve.args[1], parent_type.name
+        if (getattr(node.to_global_id, "__func__", None) is relay.Node.to_global_id.__func__
+                and node._meta.global_id_type is DefaultGlobalIDType):  # graphene's own: base64 of "Type:pk"
+            return lambda source: global_id(typename, source.pk)
+        to_global_id = node.to_global_id
         return lambda source: to_global_id(typename, source.pk)
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+from base64 import b64encode
 
 import graphene
 from django.core.exceptions import ValidationError
@@ -34,6 +35,9 @@ def decode_id(value: str, expected_type: str, field: str) -> int:
 
 
 def global_id(type_name: str, pk) -> str:
+    """graphql_relay's ``to_global_id`` (base64 of "Type:pk"), in one step for an integer pk."""
+    if type(pk) is int:
+        return b64encode(f"{type_name}:{pk}".encode()).decode()
     return to_global_id(type_name, pk)
 
 
