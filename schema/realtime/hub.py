@@ -34,7 +34,7 @@ from common import metrics
 from .conf import conf
 from .executor import run_sync
 from .loop_local import loop_local
-from .operations import Batch, SocketContext, Stream, new_request_id, run_event
+from .operations import Batch, SocketContext, Stream, is_error_payload, new_request_id, run_event
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ def process_events(events: list, emit=None, chunk: int = 100) -> list:
                 payload = payloads.get(key)
                 if payload is None:
                     payload = payloads[key] = run_event(sub.stream, root, contexts[key])
-                if kind in COALESCED_KINDS and not payload.startswith('{"errors"'):
+                if kind in COALESCED_KINDS and not is_error_payload(payload):
                     # A flush reads the state after its events, so it may already show a later event's commit;
                     # that event's own flush then finds nothing new to say. (An error is always said.)
                     if payload == sub.last_state:

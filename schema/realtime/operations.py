@@ -203,8 +203,13 @@ def _field_names(document: DocumentNode) -> frozenset:
     return frozenset(names)
 
 
+def is_error_payload(payload_json: str) -> bool:
+    """Whether a payload made by :func:`run_event` holds errors (they come first: see _result_dict)."""
+    return payload_json.startswith('{"errors"')
+
+
 def _result_dict(result, request_id) -> dict:
-    body: dict = {}
+    body: dict = {}  # "errors" first: is_error_payload reads it
     if result.errors:
         body["errors"] = [format_error(e, request_id) for e in result.errors]
     body["data"] = result.data
@@ -221,4 +226,4 @@ def run_event(stream: Stream, root, context: SocketContext) -> str:
     return dumps(_result_dict(result, context.request_id))
 
 
-__all__ = ["Batch", "SocketContext", "Topic", "Refused", "SingleResult", "Stream", "start", "run_event"]
+__all__ = ["Batch", "SocketContext", "Topic", "Refused", "SingleResult", "Stream", "start", "run_event", "is_error_payload"]

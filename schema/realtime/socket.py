@@ -199,7 +199,7 @@ class GraphQLSocket(AsyncWebsocketConsumer):
     def deliver(self, op_id: str, payload_json: str) -> None:
         """The hub's entry point: one event's result for the subscription ``op_id``. While an event charge is in
         flight, events wait for its answer, so none goes out after the one that spent the budget."""
-        if self.events.charging is not None:
+        if self.events.charging:
             self.events.hold(op_id, payload_json)
         elif isinstance(self.ops.get(op_id), Sub):
             self.push(self.format_next(op_id, payload_json))
@@ -408,15 +408,15 @@ class EventCharges:
     def __init__(self, socket: GraphQLSocket) -> None:
         self.socket = socket
         self.count = 0
-        self.charging: asyncio.Task | None = None
+        self.charging = False  # a charge is in flight: events wait for its answer
         self.held: list[tuple[str, str]] = []
 
     def delivered(self) -> None:
         self.count += 1
         per_point = max(1, int(getattr(settings, "GRAPHQL_SUBSCRIPTION_EVENTS_PER_POINT", 10)))
         if self.count % per_point == 0:
+            self.charging = True
             task = asyncio.get_running_loop().create_task(self._charge())
-            self.charging = task
             self.socket.tasks.add(task)
             task.add_done_callback(self.socket.tasks.discard)
 
@@ -435,7 +435,7 @@ class EventCharges:
             logger.exception("realtime: charging subscription events failed")
             allowed = True
         finally:
-            self.charging = None
+            self.charging = False
         held, self.held = self.held, []
         if not allowed:
             if not socket.closing:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import anyio
 import pytest
 from asgiref.sync import sync_to_async
-from graphql_relay import to_global_id
 
 from common import ratelimit
 from common.events import publish
 from schema.core import budget
+from schema.core.node import global_id
 from tests.support.websockets import LEGACY, anyio_backend, db, sockets, subscribe, subscribed  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db]
@@ -106,7 +106,7 @@ async def test_events_held_while_their_charge_is_in_flight_go_out_in_order(socke
     await sync_to_async(burst)()
     received = [await socket.recv() for _ in range(8)]
     assert [m["payload"]["data"]["postDeleted"] for m in received] == [
-        to_global_id("Post", post_id) for post_id in range(1, 9)]
+        global_id("Post", post_id) for post_id in range(1, 9)]
     for _ in range(100):  # the 8th event's charge may still be in flight
         if await sync_to_async(used)() == 9:  # starting it, then one point per event
             break
